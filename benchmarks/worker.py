@@ -1,0 +1,88 @@
+"""One client process: run one scenario through one client, print JSON.
+
+``python -m benchmarks.worker CLIENT SCENARIO --base-url URL --requests N
+--warmup W [--profile FILE]``. The last stdout line is the result object; exit
+status 3 with ``{"skipped": reason}`` means the client is unavailable.
+
+Before anything else is imported the process allocates and frees a 4 MiB
+block. glibc's malloc starts with a 128 KiB mmap threshold and raises it the
+first time a large mmapped block is freed; until then every 256 KiB read
+buffer asyncio allocates costs an mmap/munmap pair. Importing a heavy library
+happens to free such a block, a bare aiohttp does not, so without this primer
+the floor would pay a cost the SDKs do not. Every client process (and the
+server) starts from the same allocator state instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+EXIT_UNAVAILABLE = 3
+
+
+def _prime_allocator() -> None:
+    primer = bytearray(4 * 1024 * 1024)
+    del primer
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Run one benchmark scenario in this process.")
+    parser.add_argument("client")
+    parser.add_argument("scenario")
+    parser.add_argument("--base-url", required=True)
+    parser.add_argument("--requests", type=int, required=True)
+    parser.add_argument("--warmup", type=int, default=0)
+    parser.add_argument("--profile", metavar="FILE", help="write cProfile stats of the run")
+    return parser.parse_args(argv)
+
+
+def _run(args: argparse.Namespace) -> dict[str, Any]:
+    import asyncio
+
+    from benchmarks import clients, scenarios
+
+    spec = clients.by_name(args.client)
+    scenario = scenarios.by_name(args.scenario)
+    if spec.is_async:
+        return asyncio.run(
+            scenarios.run_async(spec, scenario, args.base_url, args.requests, args.warmup)
+        )
+    return scenarios.run_sync(spec, scenario, args.base_url, args.requests, args.warmup)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the scenario and print its result as the last stdout line.
+
+    Returns:
+        The process exit status.
+    """
+    if os.environ.get("BENCH_NO_ALLOCATOR_PRIME") != "1":
+        _prime_allocator()
+    args = _parse(argv)
+    from benchmarks.clients import ClientUnavailable
+
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    try:
+        result = _run(args)
+    except (ClientUnavailable, ImportError) as exc:
+        print(json.dumps({"skipped": f"{type(exc).__name__}: {exc}"}))
+        return EXIT_UNAVAILABLE
+    finally:
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

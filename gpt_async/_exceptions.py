@@ -1,0 +1,214 @@
+"""The exceptions of gpt_async.
+
+Every error the SDK raises derives from :class:`GptAsyncError`::
+
+    GptAsyncError
+    ├── RequestValidationError          bad input, raised before any network I/O
+    ├── ClientStateError                a closed client, or one bound to another loop
+    └── APIError                        anything that went wrong talking to the server
+        ├── SDKError                    a non-2xx answer (or an error event in a stream)
+        │   ├── BadRequestError         400
+        │   ├── AuthenticationError     401
+        │   ├── PermissionDeniedError   403
+        │   ├── NotFoundError           404
+        │   ├── ConflictError           409
+        │   ├── UnprocessableEntityError 422
+        │   ├── RateLimitError          429
+        │   └── InternalServerError     5xx
+        ├── APIConnectionError          the connection failed, reset or closed early
+        │   ├── APITimeoutError         a connect, read or total timeout
+        │   └── IncompleteStreamError   a stream ended without ``data: [DONE]``
+        └── APIResponseValidationError  a 2xx body that is not the promised JSON
+            └── StreamDecodeError       a stream event whose data is not the promised JSON
+
+aiohttp, json, orjson and cattrs exceptions are mapped to these in exactly one
+place each (``_transport.py`` and ``_converter.py``) and chained with ``from``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .models.operations import RawResponse
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ClientStateError",
+    "ConflictError",
+    "GptAsyncError",
+    "IncompleteStreamError",
+    "InternalServerError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestValidationError",
+    "SDKError",
+    "StreamDecodeError",
+    "UnprocessableEntityError",
+    "status_error",
+]
+
+
+class GptAsyncError(Exception):
+    """The root of every exception raised by gpt_async."""
+
+
+class RequestValidationError(GptAsyncError, TypeError, ValueError):
+    """The request is malformed; raised before anything is sent.
+
+    Attributes:
+        path: Where the problem is, e.g. ``messages[2].content``.
+        reason: What is wrong there.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}" if path else reason)
+
+
+class ClientStateError(GptAsyncError, RuntimeError):
+    """The client cannot be used here: it is closed, or bound to another event loop."""
+
+
+class APIError(GptAsyncError):
+    """Something went wrong talking to the server.
+
+    Attributes:
+        message: A human-readable description.
+    """
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+class SDKError(APIError):
+    """The server answered with a 4xx or 5xx status, or sent an error event in a stream.
+
+    Attributes:
+        status_code: The HTTP status (for an error event in a stream, the code it carries,
+            or the stream's own status).
+        body: The response body as text (bounded).
+        raw_response: Status, headers and URL of the response.
+        request_id: The ``x-request-id`` header, when the server sent one.
+        error: The parsed ``error`` object of an OpenAI-style body, or ``None``.
+        type: ``error.type`` when present.
+        code: ``error.code`` as a string, when present (servers send strings or integers).
+        param: ``error.param`` when present.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        body: str = "",
+        raw_response: RawResponse | None = None,
+        error: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.body = body
+        self.raw_response = raw_response
+        self.request_id = raw_response.headers.get("x-request-id") if raw_response else None
+        self.error = error
+        self.type = _str_or_none(error, "type")
+        self.code = _str_or_none(error, "code")
+        self.param = _str_or_none(error, "param")
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        rid = f" (request id {self.request_id})" if self.request_id else ""
+        return f"{self.status_code}: {self.message}{rid}"
+
+
+class BadRequestError(SDKError):
+    """400 Bad Request."""
+
+
+class AuthenticationError(SDKError):
+    """401 Unauthorized: the API key is missing, wrong or revoked."""
+
+
+class PermissionDeniedError(SDKError):
+    """403 Forbidden."""
+
+
+class NotFoundError(SDKError):
+    """404 Not Found: a wrong base URL, model or deployment."""
+
+
+class ConflictError(SDKError):
+    """409 Conflict."""
+
+
+class UnprocessableEntityError(SDKError):
+    """422 Unprocessable Entity."""
+
+
+class RateLimitError(SDKError):
+    """429 Too Many Requests: a rate limit or an exhausted quota."""
+
+
+class InternalServerError(SDKError):
+    """A 5xx status."""
+
+
+class APIConnectionError(APIError):
+    """The connection could not be made, or broke before the response was complete."""
+
+
+class APITimeoutError(APIConnectionError):
+    """A connect, read (idle) or total timeout expired."""
+
+
+class IncompleteStreamError(APIConnectionError):
+    """A stream's body ended before ``data: [DONE]``."""
+
+
+class APIResponseValidationError(APIError):
+    """A 2xx response whose body is not the promised JSON or does not fit the model.
+
+    Attributes:
+        path: The JSON path of the offending value (``$.choices[0].message``), or ``$``.
+        body: The offending body text (bounded), when there is one.
+    """
+
+    def __init__(self, message: str, *, path: str = "$", body: str = "") -> None:
+        self.path = path
+        self.body = body
+        super().__init__(message)
+
+
+class StreamDecodeError(APIResponseValidationError):
+    """A stream event whose data is not valid JSON or not a chunk."""
+
+
+_STATUS_CLASSES: dict[int, type[SDKError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def status_error(status_code: int) -> type[SDKError]:
+    """Return the :class:`SDKError` subclass for an HTTP status."""
+    if status_code >= 500:
+        return InternalServerError
+    return _STATUS_CLASSES.get(status_code, SDKError)
+
+
+def _str_or_none(error: Mapping[str, Any] | None, key: str) -> str | None:
+    value = error.get(key) if error else None
+    return None if value is None else str(value)

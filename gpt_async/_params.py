@@ -1,0 +1,108 @@
+"""Typed keyword arguments: the request fields of ``create`` and the client options.
+
+These are ``TypedDict`` s used with ``**kwargs: Unpack[...]``, so that the async and
+sync methods share one precise signature without repeating it, and type checkers
+and editors know every keyword. Objects may be models or plain dicts.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import aiohttp
+from typing_extensions import Required, TypedDict
+
+from ._config import Limits, Timeout
+from ._retry import RetryConfig
+from .models._messages import ChatCompletionRequestMessage
+from .models._request import PromptCacheRetention, ReasoningEffort, ResponseModality, Verbosity
+from .models._tools import (
+    ChatCompletionAudioParam,
+    ChatCompletionFunctionCallOption,
+    ChatCompletionFunctions,
+    ChatCompletionStreamOptions,
+    ChatCompletionToolChoiceOption,
+    ChatCompletionToolUnion,
+    ModerationParam,
+    PredictionContent,
+    PromptCacheOptionsParam,
+    ResponseFormat,
+    WebSearchOptions,
+)
+
+__all__ = ["ClientOptions", "CompletionCreateParams"]
+
+_Obj = Mapping[str, Any]
+
+
+class CompletionCreateParams(TypedDict, total=False):
+    """The keywords of ``chat.completions.create``: the request fields, then call options.
+
+    See :class:`~gpt_async.models.components.CreateChatCompletionRequest` for each field.
+    """
+
+    messages: Required[Sequence[ChatCompletionRequestMessage | _Obj]]
+    model: Required[str]
+    metadata: dict[str, str] | None
+    top_logprobs: int | None
+    temperature: float | None
+    top_p: float | None
+    user: str
+    safety_identifier: str | None
+    prompt_cache_key: str | None
+    prompt_cache_retention: PromptCacheRetention | str | None
+    prompt_cache_options: PromptCacheOptionsParam | _Obj
+    service_tier: str | None
+    modalities: list[ResponseModality | str] | None
+    verbosity: Verbosity | str | None
+    reasoning_effort: ReasoningEffort | str | None
+    max_completion_tokens: int | None
+    frequency_penalty: float | None
+    presence_penalty: float | None
+    web_search_options: WebSearchOptions | _Obj
+    response_format: ResponseFormat | _Obj
+    audio: ChatCompletionAudioParam | _Obj | None
+    store: bool | None
+    moderation: ModerationParam | _Obj | None
+    stop: str | list[str] | None
+    logit_bias: dict[str, int] | None
+    logprobs: bool | None
+    max_tokens: int | None
+    n: int | None
+    prediction: PredictionContent | _Obj | None
+    seed: int | None
+    stream_options: ChatCompletionStreamOptions | _Obj | None
+    tools: Sequence[ChatCompletionToolUnion | _Obj]
+    tool_choice: ChatCompletionToolChoiceOption | _Obj
+    parallel_tool_calls: bool
+    function_call: Literal["none", "auto"] | ChatCompletionFunctionCallOption | _Obj
+    functions: Sequence[ChatCompletionFunctions | _Obj]
+    # call options, not sent as fields
+    timeout: float | Timeout | None
+    retries: RetryConfig | int | None
+    extra_headers: Mapping[str, str]
+    extra_query: Mapping[str, str]
+    extra_body: Mapping[str, Any]
+
+
+class ClientOptions(TypedDict, total=False):
+    """The keyword options of :class:`~gpt_async.AsyncGpt` and :class:`~gpt_async.Gpt`."""
+
+    api_key_auth: str | Any | None
+    api_key: str | Any | None
+    server_url: str | None
+    organization: str | None
+    project: str | None
+    default_headers: Mapping[str, str] | None
+    default_query: Mapping[str, str] | None
+    timeout: float | Timeout | None
+    retry_config: RetryConfig | None
+    max_retries: int | None
+    hooks: Any
+    limits: Limits | None
+    transport: Any
+    session: aiohttp.ClientSession | None
+    ssl_context: ssl.SSLContext | None
+    api_key_header: Literal["authorization", "api-key"]

@@ -1,0 +1,112 @@
+"""The one process-wide event-loop thread behind the synchronous facade.
+
+Only this module touches threads. The portal is an anyio ``BlockingPortal``
+running an asyncio loop in a daemon thread, started on first use. Every sync
+call hands its coroutine to it and blocks until the result is back:
+
+* any ``BaseException`` in the calling thread while it waits (Ctrl-C's
+  ``KeyboardInterrupt`` above all) cancels the coroutine in the portal, waits
+  briefly for it to unwind (closing its connection), then propagates;
+* a call from the portal's own thread raises instead of deadlocking;
+* after ``os.fork()`` the child starts a fresh portal on first use (the parent's
+  thread does not exist in the child, and its sockets must not be reused);
+* at interpreter exit the portal is stopped, so the process never hangs.
+"""
+
+from __future__ import annotations
+
+import atexit
+import concurrent.futures
+import contextlib
+import os
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import anyio
+from anyio.from_thread import BlockingPortal
+
+from ._exceptions import ClientStateError
+
+__all__ = ["run"]
+
+T = TypeVar("T")
+
+_lock = threading.Lock()
+_portal: BlockingPortal | None = None
+_portal_pid = 0
+_portal_thread: int | None = None
+_CANCEL_GRACE = 5.0
+_EXIT_GRACE = 2.0
+
+
+def _get_portal() -> BlockingPortal:
+    global _portal, _portal_pid, _portal_thread  # noqa: PLW0603
+    portal = _portal
+    if portal is not None and _portal_pid == os.getpid():
+        return portal
+    with _lock:
+        if _portal is None or _portal_pid != os.getpid():
+            ready: concurrent.futures.Future[BlockingPortal] = concurrent.futures.Future()
+            thread = threading.Thread(
+                target=anyio.run, args=(_serve, ready), name="gpt_async-portal", daemon=True
+            )
+            thread.start()
+            _portal = ready.result()
+            _portal_pid = os.getpid()
+            _portal_thread = thread.ident
+        return _portal
+
+
+async def _serve(ready: concurrent.futures.Future[BlockingPortal]) -> None:
+    # A daemon thread of our own, not anyio's start_blocking_portal: that one runs on
+    # a ThreadPoolExecutor worker, which the interpreter joins at exit, so a portal
+    # left running would hang the process.
+    async with BlockingPortal() as portal:
+        ready.set_result(portal)
+        await portal.sleep_until_stopped()
+
+
+def run(fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+    """Run ``fn(*args, **kwargs)`` on the portal's loop and return its result.
+
+    Raises:
+        ClientStateError: Called from the portal's own thread (e.g. from a hook).
+    """
+    portal = _get_portal()
+    if threading.get_ident() == _portal_thread:
+        raise ClientStateError(
+            "a synchronous gpt_async call was made from inside its own event-loop thread "
+            "(e.g. from a hook); use the AsyncGpt client there"
+        )
+    future = portal.start_task_soon(_call, fn, args, kwargs)
+    try:
+        return future.result()
+    except BaseException:
+        if not future.done():
+            future.cancel()  # cancels the task's scope in the portal
+            concurrent.futures.wait([future], timeout=_CANCEL_GRACE)
+        raise
+
+
+async def _call(fn: Callable[..., Awaitable[T]], args: Any, kwargs: Any) -> T:
+    return await fn(*args, **kwargs)
+
+
+def _reset_after_fork() -> None:
+    global _lock, _portal, _portal_pid, _portal_thread  # noqa: PLW0603
+    _lock = threading.Lock()  # another thread may have held it at the fork
+    _portal, _portal_pid, _portal_thread = None, 0, None
+
+
+def _shutdown() -> None:
+    """Stop the portal at exit, cancelling what still runs; bounded, never hangs."""
+    global _portal  # noqa: PLW0603
+    portal, _portal = _portal, None
+    if portal is not None and _portal_pid == os.getpid():
+        with contextlib.suppress(Exception):
+            portal.start_task_soon(portal.stop, True).result(timeout=_EXIT_GRACE)
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
+atexit.register(_shutdown)

@@ -1,0 +1,267 @@
+"""The only I/O seam: an ``AsyncTransport`` protocol and its aiohttp implementation.
+
+This is the one module that imports aiohttp. Every aiohttp, OS and ssl error is
+mapped to a gpt_async exception in :func:`map_error`, chained with ``from``.
+
+Timeouts: ``connect`` and ``read`` ride aiohttp's per-socket timers (``sock_connect``
+and ``sock_read``; the read timer restarts on every byte received, so it bounds the
+idle gap between stream chunks without any per-chunk work). The optional ``total``
+deadline is an anyio cancel scope in the client, around all attempts of a call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import ssl
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any, Protocol
+
+import aiohttp
+import attrs
+from multidict import CIMultiDictProxy
+
+from ._config import Limits, Timeout
+from ._exceptions import APIConnectionError, APIError, APITimeoutError, ClientStateError
+from ._version import __version__
+
+__all__ = [
+    "AiohttpTransport",
+    "AsyncTransport",
+    "HTTPRequest",
+    "HTTPResponse",
+    "USER_AGENT",
+    "map_error",
+]
+
+USER_AGENT = f"gpt_async/{__version__} aiohttp/{aiohttp.__version__}"
+
+
+@attrs.define(kw_only=True)
+class HTTPRequest:
+    """One HTTP request as hooks see it; hooks may change ``headers``, ``url`` and ``params``.
+
+    Attributes:
+        method: The HTTP method.
+        url: The full URL, without the query string.
+        headers: Request headers (mutable).
+        params: Query parameters (mutable).
+        json: The request body before encoding (mutable until it is sent).
+        content: The encoded body; set by the client right before sending.
+    """
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    params: dict[str, str] = attrs.field(factory=dict)
+    json: Any = attrs.field(default=None, repr=False)
+    content: bytes = attrs.field(default=b"", repr=False)
+
+
+class HTTPResponse(Protocol):
+    """A response whose headers have arrived; the body is read once, whole or streamed."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def url(self) -> str: ...
+
+    async def read(self) -> bytes:
+        """Read the whole body and release the connection."""
+        ...
+
+    async def read_chunk(self) -> bytes:
+        """The next piece of the body as the network delivered it; ``b""`` at its end."""
+        ...
+
+    def close(self) -> None:
+        """Drop the connection at once (the body was not read to the end)."""
+        ...
+
+
+class AsyncTransport(Protocol):
+    """Sends requests; the client's only way to the network."""
+
+    async def send(self, request: HTTPRequest, *, timeout: Timeout) -> HTTPResponse:
+        """Send ``request`` and return once the status and headers have arrived.
+
+        Raises:
+            APIConnectionError: The connection failed (``APITimeoutError`` for timeouts).
+        """
+        ...
+
+    async def aclose(self) -> None:
+        """Close every pooled connection; idempotent."""
+        ...
+
+
+class _AiohttpResponse:
+    """An aiohttp response behind the :class:`HTTPResponse` protocol."""
+
+    __slots__ = ("_resp", "headers", "status_code")
+
+    def __init__(self, resp: aiohttp.ClientResponse) -> None:
+        self._resp = resp
+        self.status_code = resp.status
+        self.headers: CIMultiDictProxy[str] = resp.headers
+
+    @property
+    def url(self) -> str:
+        return str(self._resp.url)
+
+    async def read(self) -> bytes:
+        try:
+            return await self._resp.read()
+        except Exception as exc:
+            raise map_error(exc) from exc
+        finally:
+            self.close()
+
+    async def read_chunk(self) -> bytes:
+        try:
+            return await self._resp.content.readany()
+        except Exception as exc:
+            raise map_error(exc) from exc
+
+    def close(self) -> None:
+        # A body not read to its end cannot be reused: closing drops the connection
+        # (releasing would wait for the rest of a possibly endless stream).
+        if self._resp.content.at_eof():
+            self._resp.release()
+        else:
+            self._resp.close()
+
+
+@lru_cache(maxsize=64)
+def _client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(
+        total=None, connect=None, sock_connect=timeout.connect, sock_read=timeout.read
+    )
+
+
+class AiohttpTransport:
+    """The default transport: one pooled ``aiohttp.ClientSession``.
+
+    The session is created on first use, inside the event loop that uses it, and
+    belongs to that loop; using the transport from another loop raises
+    :class:`~gpt_async.ClientStateError` instead of hanging.
+
+    Args:
+        limits: Connection-pool limits.
+        session: An existing session to use instead; the caller keeps ownership
+            and closes it.
+        ssl_context: TLS settings (verification is on by default).
+    """
+
+    def __init__(
+        self,
+        *,
+        limits: Limits | None = None,
+        session: aiohttp.ClientSession | None = None,
+        ssl_context: ssl.SSLContext | bool | None = None,
+    ) -> None:
+        self._limits = limits or Limits()
+        self._session = session
+        self._owns_session = session is None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ssl: ssl.SSLContext | bool = True if ssl_context is None else ssl_context
+        self._closed = False
+        self._pid = os.getpid()
+
+    def _session_for_this_loop(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise ClientStateError("the client is closed; create a new one")
+        loop = asyncio.get_running_loop()
+        if self._pid != os.getpid() and self._owns_session:
+            # A forked child: the parent's sockets and loop are not ours to use or close.
+            self._session, self._loop, self._pid = None, None, os.getpid()
+        if self._session is None:
+            self._session = self._new_session()
+            self._loop = loop
+        elif self._loop is None:
+            self._loop = loop
+        elif self._loop is not loop:
+            raise ClientStateError(
+                "this client belongs to another event loop; create one client per loop "
+                "(or use the synchronous Gpt from plain code)"
+            )
+        return self._session
+
+    def _new_session(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=self._limits.max_connections,
+            limit_per_host=self._limits.max_connections_per_host,
+            keepalive_timeout=self._limits.keepalive_expiry,
+            ssl=self._ssl,
+        )
+        return aiohttp.ClientSession(
+            connector=connector,
+            auto_decompress=True,
+            skip_auto_headers=("User-Agent",),
+            trust_env=False,
+        )
+
+    async def send(self, request: HTTPRequest, *, timeout: Timeout) -> HTTPResponse:
+        session = self._session_for_this_loop()
+        try:
+            resp = await session.request(
+                request.method,
+                request.url,
+                params=request.params or None,
+                headers=request.headers,
+                data=request.content,
+                timeout=_client_timeout(timeout),
+                allow_redirects=False,  # never carry the key to another host
+            )
+        except Exception as exc:
+            raise map_error(exc) from exc
+        return _AiohttpResponse(resp)
+
+    def pool_size(self) -> int:
+        """Connections the pool holds now (in use plus idle); 0 before first use."""
+        connector = self._session.connector if self._session else None
+        if connector is None or connector.closed:
+            return 0
+        idle = sum(len(conns) for conns in connector._conns.values())  # noqa: SLF001
+        return idle + len(connector._acquired)  # noqa: SLF001
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._session is not None and self._owns_session:
+            await self._session.close()
+
+
+def map_error(exc: BaseException) -> APIError:
+    """Map an aiohttp, OS or ssl exception to ours (the one place this happens)."""
+    if isinstance(exc, APIError):
+        return exc
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
+        kind = "connect" if isinstance(exc, aiohttp.ConnectionTimeoutError) else "read"
+        return APITimeoutError(f"{kind} timeout expired")
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return APIConnectionError(f"TLS certificate verification failed: {exc.certificate_error}")
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return APIConnectionError(f"cannot connect to {exc.host}:{exc.port}: {exc.strerror}")
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return APIConnectionError("the server closed the connection before the response ended")
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return APIConnectionError(f"the response body was cut off: {_first_line(exc)}")
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return APIConnectionError(f"malformed HTTP response: {exc.message}")
+    if isinstance(exc, aiohttp.InvalidURL):
+        return APIConnectionError(f"invalid URL: {exc.url}")
+    if isinstance(exc, (aiohttp.ClientError, OSError, ssl.SSLError)):
+        return APIConnectionError(f"connection error: {_first_line(exc) or type(exc).__name__}")
+    return APIConnectionError(f"unexpected transport error: {type(exc).__name__}: {exc}")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc)
+    return text.splitlines()[0] if text else ""

@@ -1,0 +1,61 @@
+"""Development sessions: ``nox -s tests lint typecheck``, plus ``bench`` and ``live``.
+
+Every session runs on the interpreter nox itself runs on, so a machine with a
+single Python (CI) needs nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.error_on_missing_interpreters = False
+nox.options.reuse_existing_virtualenvs = True
+
+TEST_DEPS = ["pytest>=8", "hypothesis>=6.100", "jsonschema>=4.21", "trustme>=1.1", "pyyaml"]
+LINT_DEPS = ["ruff>=0.6"]
+TYPE_DEPS = ["mypy>=1.11", "pytest>=8", "hypothesis>=6.100"]
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite (with orjson, then the JSON paths again with the stdlib)."""
+    session.install("-e", ".[speed]", *TEST_DEPS)
+    session.run("pytest", *session.posargs)
+    if not session.posargs:
+        session.run("pip", "uninstall", "-y", "orjson", silent=True)
+        try:
+            session.run("pytest", "-q", "tests/test_converter.py", "tests/test_models_spec.py")
+        finally:
+            session.install("orjson>=3.9", silent=True)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    session.install(*LINT_DEPS)
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over the package and the typing test file (never run)."""
+    session.install("-e", ".[speed]", *TYPE_DEPS)
+    session.run("mypy", "gpt_async", "tests/typing")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks against raw aiohttp and the openai package: ``nox -s bench [-- --smoke]``."""
+    session.install("-e", ".[speed]", "openai[aiohttp]")
+    session.run("python", "-m", "benchmarks.run", *session.posargs)
+
+
+@nox.session(name="bench-smoke")
+def bench_smoke(session: nox.Session) -> None:
+    """A quick run of every benchmark scenario, so the harness cannot rot (CI)."""
+    session.install("-e", ".[speed]")
+    session.run("python", "-m", "benchmarks.run", "--smoke", env={"CI": os.environ.get("CI", "")})
