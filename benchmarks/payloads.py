@@ -88,9 +88,7 @@ def _chunk(delta: dict[str, Any], finish_reason: str | None) -> dict[str, Any]:
         "model": "gpt-4o-mini-2024-07-18",
         "service_tier": "default",
         "system_fingerprint": _FINGERPRINT,
-        "choices": [
-            {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
-        ],
+        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
         "usage": None,
     }
 

@@ -138,7 +138,9 @@ async def _drive_async(client: AsyncClient, scenario: Scenario, requests: int) -
     return _units(scenario, results)
 
 
-def _drive_sync(client: SyncClient, scenario: Scenario, requests: int, pool: ThreadPoolExecutor) -> int:
+def _drive_sync(
+    client: SyncClient, scenario: Scenario, requests: int, pool: ThreadPoolExecutor
+) -> int:
     model, messages = scenario.model, scenario.messages()
     call: Callable[[str, list[payloads.Message]], Any]
     call = client.stream if scenario.streams else client.complete
@@ -228,7 +230,7 @@ def run_sync(
     try:
         with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
             if scenario.kind == "memory":
-                return _memory_sync(client, scenario, requests, warmup, rss_import, pool)
+                return _memory_sync(client, scenario, requests, warmup, rss_import, pool=pool)
             _check(scenario, _drive_sync(client, scenario, warmup, pool), warmup)
             with _Clock() as clock:
                 units = _drive_sync(client, scenario, requests, pool)
@@ -259,6 +261,7 @@ def _memory_sync(
     total: int,
     every: int,
     rss_import: int,
+    *,
     pool: ThreadPoolExecutor,
 ) -> Result:
     samples = []

@@ -90,6 +90,8 @@ class FakeOpenAI(asyncio.Protocol):
         """Start with an empty buffer."""
         self._buf = bytearray()
         self._transport: asyncio.Transport | None = None
+        self._head = b""  # lower-cased head of a request whose body is still arriving
+        self._end = -1  # where that request ends in the buffer, -1 for chunked bodies
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """Remember the transport."""
@@ -104,23 +106,21 @@ class FakeOpenAI(asyncio.Protocol):
 
     def _answer_one(self) -> bool:
         buf = self._buf
-        head_end = buf.find(b"\r\n\r\n")
-        if head_end < 0:
+        if not self._head:
+            head_end = buf.find(b"\r\n\r\n")
+            if head_end < 0:
+                return False
+            self._head = bytes(buf[:head_end]).lower()
+            del buf[: head_end + 4]
+            match = _CONTENT_LENGTH.search(self._head)
+            chunked = match is None and b"\r\ntransfer-encoding: chunked" in self._head
+            self._end = -1 if chunked else int(match.group(1)) if match else 0
+        end = _chunked_end(buf, 0) if self._end < 0 else self._end
+        if end < 0 or len(buf) < end:
             return False
-        head = bytes(buf[:head_end]).lower()
-        match = _CONTENT_LENGTH.search(head)
-        if match is not None:
-            end = head_end + 4 + int(match.group(1))
-            if len(buf) < end:
-                return False
-        elif b"\r\ntransfer-encoding: chunked" in head:
-            end = _chunked_end(buf, head_end + 4)
-            if end < 0:
-                return False
-        else:
-            end = head_end + 4
-        body = bytes(buf[head_end + 4 : end])
+        head, body = self._head, bytes(buf[:end])
         del buf[:end]
+        self._head = b""
         self._reply(head, body)
         return True
 

@@ -1,8 +1,10 @@
-"""One client process: run one scenario through one client, print JSON.
+"""One client process: run scenarios through one client, print JSON lines.
 
-``python -m benchmarks.worker CLIENT SCENARIO --base-url URL --requests N
---warmup W [--profile FILE]``. The last stdout line is the result object; exit
-status 3 with ``{"skipped": reason}`` means the client is unavailable.
+``python -m benchmarks.worker CLIENT SCENARIO[:REQUESTS[:WARMUP]]...
+--base-url URL [--profile FILE]``. Each scenario prints one JSON object line
+(with its ``scenario``). Exit status 3 with ``{"skipped": reason}`` means the
+client is unavailable. The runner starts one worker per scenario; only smoke
+mode batches a client's scenarios into one process, to keep CI fast.
 
 Before anything else is imported the process allocates and frees a 4 MiB
 block. glibc's malloc starts with a 128 KiB mmap threshold and raises it the
@@ -30,28 +32,37 @@ def _prime_allocator() -> None:
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Run one benchmark scenario in this process.")
+    parser = argparse.ArgumentParser(description="Run benchmark scenarios in this process.")
     parser.add_argument("client")
-    parser.add_argument("scenario")
+    parser.add_argument(
+        "jobs",
+        nargs="+",
+        metavar="SCENARIO[:REQUESTS[:WARMUP]]",
+        help="scenarios to run in order; counts default to the full-mode ones",
+    )
     parser.add_argument("--base-url", required=True)
-    parser.add_argument("--requests", type=int, required=True)
-    parser.add_argument("--warmup", type=int, default=0)
     parser.add_argument("--profile", metavar="FILE", help="write cProfile stats of the run")
     return parser.parse_args(argv)
 
 
-def _run(args: argparse.Namespace) -> dict[str, Any]:
+def _run(client: str, job: str, base_url: str) -> dict[str, Any]:
     import asyncio
 
     from benchmarks import clients, scenarios
 
-    spec = clients.by_name(args.client)
-    scenario = scenarios.by_name(args.scenario)
+    spec = clients.by_name(client)
+    name, *counts = job.split(":")
+    scenario = scenarios.by_name(name)
+    requests, warmup = scenario.counts(smoke=False, scale=1.0)
+    if counts:
+        requests = int(counts[0])
+    if len(counts) > 1:
+        warmup = int(counts[1])
     if spec.is_async:
-        return asyncio.run(
-            scenarios.run_async(spec, scenario, args.base_url, args.requests, args.warmup)
-        )
-    return scenarios.run_sync(spec, scenario, args.base_url, args.requests, args.warmup)
+        result = asyncio.run(scenarios.run_async(spec, scenario, base_url, requests, warmup))
+    else:
+        result = scenarios.run_sync(spec, scenario, base_url, requests, warmup)
+    return {"scenario": name, **result}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         profiler = cProfile.Profile()
         profiler.enable()
     try:
-        result = _run(args)
+        results = [_run(args.client, job, args.base_url) for job in args.jobs]
     except (ClientUnavailable, ImportError) as exc:
         print(json.dumps({"skipped": f"{type(exc).__name__}: {exc}"}))
         return EXIT_UNAVAILABLE
@@ -80,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(args.profile)
-    print(json.dumps(result))
+    for result in results:
+        print(json.dumps(result))
     return 0
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, overload
@@ -28,6 +29,7 @@ from ._config import (
     resolve_base_url,
 )
 from ._exceptions import (
+    APIConnectionError,
     APIResponseValidationError,
     APITimeoutError,
     ClientStateError,
@@ -186,8 +188,6 @@ class AsyncGpt:
             api_key: The key; falls back to ``AZURE_OPENAI_API_KEY``.
             **options: Any other :class:`AsyncGpt` option.
         """
-        import os
-
         query = {**options.pop("default_query", {}), "api-version": api_version}
         return cls(
             api_key_auth=api_key or os.environ.get("AZURE_OPENAI_API_KEY"),
@@ -242,16 +242,20 @@ class AsyncGpt:
 
     # ------------------------------------------------------------------ the request loop
 
+    async def _current_key(self) -> str | None:
+        """The key for this request: the configured string, or what the callable returns."""
+        if not callable(self._api_key):
+            return self._api_key
+        key: object = self._api_key()
+        if inspect.isawaitable(key):
+            key = await key
+        if not isinstance(key, str):
+            raise RequestValidationError("api_key_auth", "the key callable must return a str")
+        return check_header_value("authorization", key, path="api_key_auth")
+
     async def _headers_for_call(self, extra: Mapping[str, str] | None) -> dict[str, str]:
         headers = dict(self._headers)
-        key = self._api_key
-        if callable(key):
-            key = key()
-            if inspect.isawaitable(key):
-                key = await key
-            if not isinstance(key, str):
-                raise RequestValidationError("api_key_auth", "the key callable must return a str")
-            check_header_value("authorization", key, path="api_key_auth")
+        key = await self._current_key()
         if key:
             if self._api_key_header == "api-key":
                 headers["api-key"] = key
@@ -279,9 +283,13 @@ class AsyncGpt:
         )
         timeout = options.timeout or self.timeout
         if timeout.total is None:
-            return await self._attempts(request, timeout, options.retry or self.retry_config, stream)
+            return await self._attempts(
+                request, timeout, options.retry or self.retry_config, stream
+            )
         with anyio.move_on_after(timeout.total) as scope:
-            return await self._attempts(request, timeout, options.retry or self.retry_config, stream)
+            return await self._attempts(
+                request, timeout, options.retry or self.retry_config, stream
+            )
         assert scope.cancelled_caught
         raise APITimeoutError(f"total timeout of {timeout.total} s expired")
 
@@ -312,9 +320,7 @@ class AsyncGpt:
         debug = logger.isEnabledFor(logging.DEBUG)
         if debug:
             started = time.perf_counter()
-            logger.debug(
-                "POST %s headers=%s", request.url, redact_headers(request.headers)
-            )
+            logger.debug("POST %s headers=%s", request.url, redact_headers(request.headers))
         response = await self._transport.send(request, timeout=timeout)
         if debug:
             logger.debug(
@@ -343,8 +349,6 @@ def _retry_delay(budget: RetryBudget, exc: GptAsyncError) -> float | None:
 
 
 def _is_connection_error(exc: GptAsyncError) -> bool:
-    from ._exceptions import APIConnectionError
-
     return isinstance(exc, APIConnectionError)
 
 

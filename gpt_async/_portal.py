@@ -36,6 +36,7 @@ _lock = threading.Lock()
 _portal: BlockingPortal | None = None
 _portal_pid = 0
 _portal_thread: int | None = None
+_fork_orphans: list[object] = []
 _CANCEL_GRACE = 5.0
 _EXIT_GRACE = 2.0
 
@@ -79,7 +80,7 @@ def run(fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
             "a synchronous gpt_async call was made from inside its own event-loop thread "
             "(e.g. from a hook); use the AsyncGpt client there"
         )
-    future = portal.start_task_soon(_call, fn, args, kwargs)
+    future: concurrent.futures.Future[T] = portal.start_task_soon(_call, fn, args, kwargs)
     try:
         return future.result()
     except BaseException:
@@ -96,12 +97,15 @@ async def _call(fn: Callable[..., Awaitable[T]], args: Any, kwargs: Any) -> T:
 def _reset_after_fork() -> None:
     global _lock, _portal, _portal_pid, _portal_thread  # noqa: PLW0603
     _lock = threading.Lock()  # another thread may have held it at the fork
+    # The parent's portal and loop stay referenced: collecting them in the child would
+    # touch the epoll instance and sockets it shares with the parent.
+    _fork_orphans.append(_portal)
     _portal, _portal_pid, _portal_thread = None, 0, None
 
 
 def _shutdown() -> None:
     """Stop the portal at exit, cancelling what still runs; bounded, never hangs."""
-    global _portal  # noqa: PLW0603
+    global _portal
     portal, _portal = _portal, None
     if portal is not None and _portal_pid == os.getpid():
         with contextlib.suppress(Exception):

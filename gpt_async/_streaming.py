@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import anyio
 
 from . import _converter
+from ._accumulate import fold_chunks
 from ._exceptions import (
     APIResponseValidationError,
     APITimeoutError,
@@ -28,6 +29,7 @@ from ._exceptions import (
     status_error,
 )
 from ._sse import DONE, ServerSentEvent, SSEDecoder
+from .models._chunk import ChatCompletionChunk
 from .models.operations import RawResponse
 
 if TYPE_CHECKING:
@@ -81,8 +83,6 @@ class AsyncStream(Generic[T]):
     @classmethod
     def deferred(cls, opener: Awaitable[tuple[HTTPResponse, Any]]) -> AsyncStream[Any]:
         """A stream whose request is sent when it is entered or first iterated."""
-        from .models._chunk import ChatCompletionChunk
-
         return cls(ChatCompletionChunk, opener=opener)  # type: ignore[arg-type]
 
     def set_deadline(self, deadline: float | None) -> None:
@@ -168,7 +168,9 @@ class AsyncStream(Generic[T]):
             try:
                 chunk = _converter.structure(parsed, self._cls)
             except APIResponseValidationError as exc:
-                raise StreamDecodeError(exc.message, path=exc.path, body=data[:_BODY_LIMIT]) from None
+                raise StreamDecodeError(
+                    exc.message, path=exc.path, body=data[:_BODY_LIMIT]
+                ) from None
             chunks.append(chunk)
         self.chunks += chunks
         return chunks
@@ -221,8 +223,6 @@ class AsyncStream(Generic[T]):
         """
         while await self._next_batch():
             pass
-        from ._accumulate import fold_chunks
-
         return fold_chunks(self.chunks)  # type: ignore[arg-type]
 
 

@@ -7,7 +7,7 @@ its aiohttp session lazily, on the portal's loop, on the first call.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 from . import _portal
@@ -155,7 +155,13 @@ class Chat:
         headers: Mapping[str, str] | None = None,
     ) -> CreateChatCompletionResponse:
         """Create a model response for the given chat conversation (see the async twin)."""
-        return _portal.run(self._async.create_chat_completion, request, timeout=timeout, retries=retries, headers=headers)  # noqa: E501
+        return _portal.run(
+            self._async.create_chat_completion,
+            request,
+            timeout=timeout,
+            retries=retries,
+            headers=headers,
+        )
 
 
 class Completions:
@@ -183,7 +189,7 @@ class Completions:
         self, *, stream: bool = False, **params: Unpack[CompletionCreateParams]
     ) -> ChatCompletion | Stream[ChatCompletionChunk]:
         """Create a chat completion from keyword arguments (see the async twin)."""
-        return _sync_result(_portal.run(self._async.create, stream=stream, **params))  # type: ignore[call-overload]
+        return _sync_result(_portal.run(self._async.create, stream=stream, **params))  # type: ignore[no-any-return]
 
     def stream(self, **params: Unpack[CompletionCreateParams]) -> Stream[ChatCompletionChunk]:
         """Like ``create(stream=True)``, used directly as ``with ... as stream``."""

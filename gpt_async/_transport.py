@@ -35,6 +35,8 @@ __all__ = [
     "map_error",
 ]
 
+_FORK_ORPHANS: list[object] = []
+
 USER_AGENT = f"gpt_async/{__version__} aiohttp/{aiohttp.__version__}"
 
 
@@ -179,6 +181,9 @@ class AiohttpTransport:
         loop = asyncio.get_running_loop()
         if self._pid != os.getpid() and self._owns_session:
             # A forked child: the parent's sockets and loop are not ours to use or close.
+            # The old session is kept referenced forever: collecting it would unregister
+            # the sockets from the epoll instance the child shares with the parent.
+            _FORK_ORPHANS.append(self._session)
             self._session, self._loop, self._pid = None, None, os.getpid()
         if self._session is None:
             self._session = self._new_session()
@@ -227,8 +232,8 @@ class AiohttpTransport:
         connector = self._session.connector if self._session else None
         if connector is None or connector.closed:
             return 0
-        idle = sum(len(conns) for conns in connector._conns.values())  # noqa: SLF001
-        return idle + len(connector._acquired)  # noqa: SLF001
+        idle = sum(len(conns) for conns in connector._conns.values())
+        return idle + len(connector._acquired)
 
     async def aclose(self) -> None:
         if self._closed:

@@ -12,7 +12,7 @@ def preload() -> None:
     Raises:
         ClientUnavailable: ``openai.DefaultAioHttpClient`` cannot be built.
     """
-    import openai
+    import openai  # type: ignore[import-not-found,unused-ignore]
 
     if "Missing" in openai.DefaultAioHttpClient.__name__:
         raise ClientUnavailable('openai aiohttp backend needs `pip install "openai[aiohttp]"`')
@@ -20,7 +20,7 @@ def preload() -> None:
 
 async def open_async(base_url: str) -> AsyncOpenAIClient:
     """Build an ``AsyncOpenAI`` with ``http_client=openai.DefaultAioHttpClient()``."""
-    import openai
+    import openai  # type: ignore[import-not-found,unused-ignore]
 
     try:
         http_client = openai.DefaultAioHttpClient()

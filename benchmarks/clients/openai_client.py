@@ -14,7 +14,7 @@ _STREAM_OPTIONS = {"include_usage": True}
 
 def preload() -> None:
     """Import openai."""
-    import openai  # noqa: F401
+    import openai  # type: ignore[import-not-found,unused-ignore]  # noqa: F401
 
 
 class AsyncOpenAIClient:
@@ -79,13 +79,13 @@ class OpenAIClient:
 
 async def open_async(base_url: str) -> AsyncOpenAIClient:
     """Build an ``AsyncOpenAI`` on its default httpx transport."""
-    import openai
+    import openai  # type: ignore[import-not-found,unused-ignore]
 
     return AsyncOpenAIClient(openai.AsyncOpenAI(api_key=API_KEY, base_url=base_url, max_retries=0))
 
 
 def open_sync(base_url: str) -> OpenAIClient:
     """Build an ``OpenAI``."""
-    import openai
+    import openai  # type: ignore[import-not-found,unused-ignore]
 
     return OpenAIClient(openai.OpenAI(api_key=API_KEY, base_url=base_url, max_retries=0))

@@ -66,4 +66,3 @@ async def open_async(base_url: str) -> RawAiohttp:
     import aiohttp
 
     return RawAiohttp(base_url, aiohttp.ClientSession())
-

@@ -3,6 +3,6 @@
 
 from __future__ import annotations
 
-from . import components, errors, operations
+from gpt_async.models import components, errors, operations
 
 __all__ = ["components", "errors", "operations"]

@@ -1,7 +1,6 @@
 """The stream chunk: one ``data:`` event of a streamed chat completion."""
 
 # extra_field() returns an attrs field definition, not a shared mutable default.
-# ruff: noqa: RUF009
 
 from __future__ import annotations
 

@@ -5,7 +5,6 @@ response conventions (every field has a default, unknown keys land in ``extra``)
 """
 
 # extra_field() returns an attrs field definition, not a shared mutable default.
-# ruff: noqa: RUF009
 
 from __future__ import annotations
 

@@ -6,7 +6,6 @@ kept in ``extra``.
 """
 
 # extra_field() returns an attrs field definition, not a shared mutable default.
-# ruff: noqa: RUF009
 
 from __future__ import annotations
 

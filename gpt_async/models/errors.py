@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._exceptions import (
+from gpt_async._exceptions import (
     APIConnectionError,
     APIError,
     APIResponseValidationError,

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._response import ChatCompletion
+from gpt_async.models._response import ChatCompletion
 
 if TYPE_CHECKING:
-    from .._streaming import AsyncStream
-    from .._sync import Stream
-    from .._transport import HTTPResponse
+    from gpt_async._streaming import AsyncStream
+    from gpt_async._sync import Stream
+    from gpt_async._transport import HTTPResponse
 
 __all__ = ["CreateChatCompletionResponse", "RawResponse"]
 

@@ -29,8 +29,8 @@ import http
 import json
 import socket
 import struct
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar, TypeAlias
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, ClassVar, Final, TypeAlias
 
 import attrs
 from aiohttp import hdrs, web
@@ -54,13 +54,21 @@ _EVENT_STREAM = "text/event-stream; charset=utf-8"
 _DONE_FRAME = b"data: [DONE]\n\n"
 
 
+# Built once: json.dumps with non-default options builds a new encoder per call.
+_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def dump_json(value: object) -> bytes:
     """Serialises ``value`` as compact UTF-8 JSON, the way the API sends it."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    return _ENCODER.encode(value).encode()
 
 
 def _headers(value: Mapping[str, str] | None) -> Mapping[str, str]:
     return dict(value or {})
+
+
+def _events(value: Iterable[StreamEvent]) -> tuple[StreamEvent, ...]:
+    return tuple(value)
 
 
 @attrs.frozen
@@ -175,7 +183,7 @@ class StreamReply:
             client sees a broken chunked body (aiohttp: ``ClientPayloadError``).
     """
 
-    events: Sequence[StreamEvent] = attrs.field(converter=tuple)
+    events: Sequence[StreamEvent] = attrs.field(converter=_events)
     done: bool = True
     delay_between: float = 0.0
     headers: Mapping[str, str] = attrs.field(factory=dict, converter=_headers)
@@ -425,7 +433,7 @@ class _ResetAfterHeaders(Fault):
     content_type: str
 
     async def _send(self, request: web.Request, fallback: _Fallback) -> web.StreamResponse:
-        chunked = {hdrs.TRANSFER_ENCODING: "chunked"}
+        chunked = {"Transfer-Encoding": "chunked"}
         _write_raw(request, _head(request, self.status, self.content_type, self.headers, chunked))
         _close(request)
         return _abandoned()
@@ -441,7 +449,7 @@ class _PartialBody(Fault):
     content_type: str
 
     async def _send(self, request: web.Request, fallback: _Fallback) -> web.StreamResponse:
-        length = {hdrs.CONTENT_LENGTH: str(self.declared_length)}
+        length = {"Content-Length": str(self.declared_length)}
         head = _head(request, self.status, self.content_type, self.headers, length)
         _write_raw(request, head + self.body)
         _close(request)
@@ -520,7 +528,7 @@ def _head(
     except ValueError:
         reason = "Unknown"
     fields = {
-        hdrs.CONTENT_TYPE: content_type,
+        "Content-Type": content_type,
         "x-request-id": request.get(REQUEST_ID_KEY, "req_0"),
         **headers,
         **framing,

@@ -1,0 +1,351 @@
+"""Turn raw worker results into medians, ratios, a markdown report and targets.
+
+Ratios are taken per repetition (each client against raw aiohttp measured in
+the same repetition) and the median of those ratios is reported, so a slow
+stretch of a noisy machine shifts both sides of a ratio together.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from benchmarks.clients import BASELINE, CLIENTS
+from benchmarks.scenarios import SCENARIOS
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+Json = dict[str, Any]
+_MIB = 1024.0
+
+
+def _median(values: Iterable[float]) -> float | None:
+    data = list(values)
+    return statistics.median(data) if data else None
+
+
+def _runs(raw: Json, scenario: str, client: str) -> dict[int, Json]:
+    return {
+        run["rep"]: run["result"]
+        for run in raw["runs"]
+        if run["scenario"] == scenario and run["client"] == client and "result" in run
+    }
+
+
+def _per_rep_ratios(
+    raw: Json, scenario: str, client: str, metric: Callable[[Json], float]
+) -> list[float]:
+    base = _runs(raw, scenario, BASELINE)
+    mine = _runs(raw, scenario, client)
+    return [metric(mine[rep]) / metric(base[rep]) for rep in mine if rep in base]
+
+
+def _us_per_unit(result: Json) -> float:
+    return 1e6 * float(result["cpu_s"]) / int(result["units"])
+
+
+def _throughput(raw: Json, scenario: str, client: str) -> Json | None:
+    runs = list(_runs(raw, scenario, client).values())
+    if not runs:
+        return None
+    return {
+        "us_per_unit": _median(_us_per_unit(r) for r in runs),
+        "ratio": _median(_per_rep_ratios(raw, scenario, client, _us_per_unit)),
+        "rate": _median(r["units"] / r["wall_s"] for r in runs),
+        "reps": len(runs),
+    }
+
+
+def _first_request(raw: Json, client: str) -> Json | None:
+    runs = list(_runs(raw, "first_request", client).values())
+    if not runs:
+        return None
+    return {
+        "cpu_ms": _median(1e3 * r["cpu_s"] for r in runs),
+        "wall_ms": _median(1e3 * r["wall_s"] for r in runs),
+        "ratio": _median(_per_rep_ratios(raw, "first_request", client, lambda r: r["cpu_s"])),
+    }
+
+
+def _slope_kib_per_10k(samples: list[list[int]]) -> float | None:
+    """Least-squares RSS growth, ignoring the first (warm-up) sample."""
+    points = samples[1:]
+    if len(points) < 2:
+        return None
+    xs = [p[0] for p in points]
+    ys = [p[1] for p in points]
+    mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
+    den = sum((x - mean_x) ** 2 for x in xs)
+    num = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True))
+    return 10_000 * num / den
+
+
+def _memory(raw: Json, client: str) -> Json | None:
+    runs = list(_runs(raw, "memory", client).values())
+    if not runs:
+        return None
+    result = runs[0]
+    samples = result["samples"]
+    return {
+        "rss_import_mib": result["rss_import_kib"] / _MIB,
+        "rss_first_sample_mib": samples[0][1] / _MIB,
+        "first_sample_requests": samples[0][0],
+        "slope_kib_per_10k": _slope_kib_per_10k(samples),
+        "total_requests": samples[-1][0],
+    }
+
+
+def _imports(raw: Json) -> dict[str, Json]:
+    times = raw.get("imports", {})
+    if "pass" not in times:
+        return {}
+    baseline = _median(times["pass"])
+    assert baseline is not None
+    net = {name: (_median(ts) or 0.0) - baseline for name, ts in times.items() if name != "pass"}
+    floor = net.get("aiohttp")
+    out: dict[str, Json] = {}
+    for spec in CLIENTS:
+        if spec.import_name in net:
+            ms = net[spec.import_name]
+            ratio = ms / floor if floor else None
+            out[spec.name] = {"ms": ms * 1e3, "ratio": ratio, "module": spec.import_name}
+    out["_python_startup"] = {"ms": baseline * 1e3}
+    return out
+
+
+def _server(raw: Json) -> dict[str, Json]:
+    cpu: dict[str, float] = {}
+    served: dict[str, int] = {}
+    for run in raw["runs"]:
+        scope = run.get("server_scope")
+        if scope:
+            cpu[scope] = cpu.get(scope, 0.0) + run["server_cpu_s"]
+            served[scope] = served.get(scope, 0) + run["server_requests"]
+    return {
+        scope: {"us_per_request": 1e6 * cpu[scope] / n, "requests": n}
+        for scope, n in served.items()
+        if n
+    }
+
+
+def summarize(raw: Json) -> Json:
+    """Aggregate the raw runs of :mod:`benchmarks.run` into report figures."""
+    throughput: dict[str, dict[str, Json]] = {}
+    for scenario in SCENARIOS:
+        if scenario.kind == "throughput":
+            rows = {c.name: _throughput(raw, scenario.name, c.name) for c in CLIENTS}
+            throughput[scenario.name] = {k: v for k, v in rows.items() if v is not None}
+    first = {c.name: _first_request(raw, c.name) for c in CLIENTS}
+    memory = {c.name: _memory(raw, c.name) for c in CLIENTS}
+    return {
+        "throughput": throughput,
+        "first_request": {k: v for k, v in first.items() if v is not None},
+        "memory": {k: v for k, v in memory.items() if v is not None},
+        "import": _imports(raw),
+        "server": _server(raw),
+    }
+
+
+@dataclass(frozen=True)
+class Target:
+    """One performance target: a figure, a bound and how to read it."""
+
+    text: str
+    bound: float
+    figure: Callable[[Json], float | None]
+    unit: str = "x"
+    at_least: bool = False
+
+    def check(self, summary: Json) -> tuple[str, float | None]:
+        """``("PASS" | "MISS" | "n/a", figure)``."""
+        try:
+            value = self.figure(summary)
+        except (KeyError, TypeError, ZeroDivisionError):
+            value = None
+        if value is None:
+            return "n/a", None
+        ok = value >= self.bound if self.at_least else value <= self.bound
+        return ("PASS" if ok else "MISS"), value
+
+
+def _ratio(scenario: str, client: str) -> Callable[[Json], float | None]:
+    return lambda s: s["throughput"][scenario][client]["ratio"]
+
+
+def _vs_openai(scenario: str) -> Callable[[Json], float | None]:
+    def figure(s: Json) -> float:
+        rows = s["throughput"][scenario]
+        return float(rows["openai"]["us_per_unit"] / rows["gpt_async"]["us_per_unit"])
+
+    return figure
+
+
+def _rss_over_aiohttp(s: Json) -> float:
+    mem = s["memory"]
+    return float(mem["gpt_async"]["rss_import_mib"] - mem[BASELINE]["rss_import_mib"])
+
+
+FLAT_RSS_KIB_PER_10K = 64.0
+TARGETS = (
+    Target("gpt_async sequential CPU/request <= 1.2x raw aiohttp", 1.2,
+           _ratio("sequential", "gpt_async")),
+    Target("gpt_async 64-concurrent CPU/request <= 1.2x raw aiohttp", 1.2,
+           _ratio("concurrent", "gpt_async")),
+    Target("gpt_async 50-message history CPU/request <= 1.2x raw aiohttp", 1.2,
+           _ratio("history", "gpt_async")),
+    Target("gpt_async first request (construct + call) CPU <= 3x raw aiohttp", 3.0,
+           lambda s: s["first_request"]["gpt_async"]["ratio"]),
+    Target("gpt_async CPU/stream chunk <= 1.5x raw aiohttp + json", 1.5,
+           _ratio("stream", "gpt_async")),
+    Target("gpt_async Gpt (sync) sequential CPU/request <= 2x raw aiohttp", 2.0,
+           _ratio("sequential", "gpt_async_sync")),
+    Target("import gpt_async <= 1.2x import aiohttp", 1.2,
+           lambda s: s["import"]["gpt_async"]["ratio"]),
+    Target("RSS after import <= aiohttp + 5 MiB", 5.0, _rss_over_aiohttp, unit=" MiB over"),
+    Target(f"flat RSS, AsyncGpt (<= {FLAT_RSS_KIB_PER_10K:.0f} KiB per 10k requests)",
+           FLAT_RSS_KIB_PER_10K, lambda s: s["memory"]["gpt_async"]["slope_kib_per_10k"],
+           unit=" KiB/10k"),
+    Target(f"flat RSS, Gpt sync (<= {FLAT_RSS_KIB_PER_10K:.0f} KiB per 10k requests)",
+           FLAT_RSS_KIB_PER_10K, lambda s: s["memory"]["gpt_async_sync"]["slope_kib_per_10k"],
+           unit=" KiB/10k"),
+    Target("openai AsyncOpenAI / gpt_async CPU per request >= 5x", 5.0,
+           _vs_openai("sequential"), at_least=True),
+    Target("openai AsyncOpenAI / gpt_async CPU per chunk >= 10x", 10.0,
+           _vs_openai("stream"), at_least=True),
+)  # fmt: skip
+
+
+def target_lines(summary: Json) -> list[str]:
+    """One ``PASS``/``MISS``/``n/a`` line per target (never raises on a miss)."""
+    lines = []
+    for target in TARGETS:
+        status, value = target.check(summary)
+        shown = "no data" if value is None else f"{value:.2f}{target.unit}"
+        lines.append(f"{status:4}  {target.text}: {shown}")
+    return lines
+
+
+def _fmt(value: float | None, spec: str, suffix: str = "") -> str:
+    return "-" if value is None else f"{value:{spec}}{suffix}"
+
+
+def _throughput_table(summary: Json, clients: list[str]) -> list[str]:
+    labels = {c.name: c.label for c in CLIENTS}
+    lines = [
+        "| scenario | " + " | ".join(labels[c] for c in clients) + " |",
+        "|---|" + "---:|" * len(clients),
+    ]
+    for scenario in SCENARIOS:
+        rows = summary["throughput"].get(scenario.name)
+        if not rows:
+            continue
+        cells = []
+        for client in clients:
+            row = rows.get(client)
+            cells.append(
+                "-"
+                if row is None
+                else f"{row['us_per_unit']:,.1f} µs · {_fmt(row['ratio'], '.2f', 'x')}"
+                f" · {row['rate']:,.0f}/s"
+            )
+        lines.append(f"| {scenario.label} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _startup_table(summary: Json, clients: list[str]) -> list[str]:
+    labels = {c.name: c.label for c in CLIENTS}
+    first_sample = summary["memory"].get(BASELINE, {}).get("first_sample_requests", "N")
+    lines = [
+        f"| client | import ms (ratio) | RSS after import MiB | RSS after {first_sample:,} req MiB"
+        " | RSS slope KiB/10k req | first request CPU ms (ratio) | first request wall ms |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for client in clients:
+        imp = summary["import"].get(client) or {}
+        mem = summary["memory"].get(client) or {}
+        first = summary["first_request"].get(client) or {}
+        cells = [
+            labels[client],
+            f"{_fmt(imp.get('ms'), '.0f')} ({_fmt(imp.get('ratio'), '.2f', 'x')})",
+            _fmt(mem.get("rss_import_mib"), ".1f"),
+            _fmt(mem.get("rss_first_sample_mib"), ".1f"),
+            _fmt(mem.get("slope_kib_per_10k"), "+.1f"),
+            f"{_fmt(first.get('cpu_ms'), '.1f')} ({_fmt(first.get('ratio'), '.2f', 'x')})",
+            _fmt(first.get("wall_ms"), ".1f"),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _server_lines(summary: Json) -> list[str]:
+    lines = ["| scenario | server CPU µs per request | requests served |", "|---|---:|---:|"]
+    for name, row in summary["server"].items():
+        lines.append(f"| {name} | {row['us_per_request']:.1f} | {row['requests']:,} |")
+    return lines
+
+
+def _machine_lines(meta: Json) -> list[str]:
+    versions = ", ".join(f"{k} {v}" for k, v in meta["packages"].items())
+    return [
+        f"- date: {meta['date']}",
+        f"- machine: {meta['nproc']} CPUs, {meta['cpu_model']}, {meta['kernel']}",
+        f"- load average at start / end: {meta['loadavg_start']} / {meta.get('loadavg_end', '-')}",
+        f"- Python: {meta['python']} ({meta['executable']})",
+        f"- packages: {versions}",
+    ]
+
+
+def markdown(raw: Json, summary: Json) -> str:
+    """The human-readable report (``results.md``)."""
+    meta = raw["meta"]
+    clients = [c.name for c in CLIENTS if c.name in meta["clients_run"]]
+    mode = "smoke" if meta["smoke"] else "full"
+    memory_note = summary["memory"].get(BASELINE, {})
+    parts = [
+        "# gpt_async benchmark results",
+        "",
+        f"{meta['date']} · {mode} mode · {meta['reps']} interleaved repetition(s) · "
+        f"Python {meta['python'].split()[0]} · {meta['nproc']} CPUs ({meta['cpu_model']})",
+        "",
+        "## Client CPU per request (per chunk for streams)",
+        "",
+        "Cell: median client-process CPU (user+sys, `time.process_time()`) per request or"
+        " chunk · median of per-repetition ratios to raw aiohttp · median wall requests"
+        " (chunks) per second.",
+        "",
+        *_throughput_table(summary, clients),
+        "",
+        "## Startup and memory",
+        "",
+        "Import: wall time of `python -c 'import X'` minus `python -c 'pass'`, median of"
+        f" {meta['counts'].get('import', ['-'])[0]} interleaved runs. RSS: VmRSS in the"
+        f" client process; warm-up = first {memory_note.get('first_sample_requests', '-')}"
+        " requests, slope fitted over the later samples"
+        f" (up to {memory_note.get('total_requests', '-')} requests, 64 concurrent)."
+        " First request: client construction plus one call in a fresh process,"
+        " after the import.",
+        "",
+        *_startup_table(summary, clients),
+        "",
+        "## Fake server CPU (sanity check)",
+        "",
+        *_server_lines(summary),
+        "",
+        "## Targets (report only)",
+        "",
+        "```",
+        *target_lines(summary),
+        "```",
+        "",
+        "## Notes",
+        "",
+        *[f"- {note}" for note in raw["notes"]],
+        "",
+        "## Machine",
+        "",
+        *_machine_lines(meta),
+        "",
+    ]
+    return "\n".join(parts)

@@ -1,0 +1,498 @@
+"""The outward half of the converter: request models (or dicts) to checked JSON-ready data.
+
+Every request passes through here, so the common shapes take a fast path: a plain
+``{"role": "user", "content": "..."}`` message is accepted as it is (no copy), a
+dict is walked key by key (not field by field: a request sets a few of its ~40
+fields), and each attrs class gets a function generated once from its fields that
+reads them in straight-line code. Anything off the common shape falls to the
+detailed checks below, which either accept it (enum members, subclasses,
+tuples) or raise :class:`_Invalid`; the path (``messages[2].content``) is
+collected while the error unwinds, so the fast path pays nothing for it.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import types
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any, Literal, Union
+
+import attrs
+
+from ._types import EXTRA_KEY, UNSET, _UnsetType
+
+__all__ = ["Invalid", "checker", "register_adapter"]
+
+_Check = Callable[[Any], Any]
+_NONE = type(None)
+_TAGS = ("role", "type")
+_UNSET_LITERAL: Any = Literal[UNSET]
+
+
+class Invalid(Exception):
+    """A value failed its check; ``parts`` collects the path while unwinding."""
+
+    def __init__(self, reason: str, part: str = "") -> None:
+        self.reason = reason
+        self.parts: list[str] = [part] if part else []
+
+    def path(self, prefix: str = "") -> str:
+        """The dotted path from the checked root to the failing value."""
+        return "".join([prefix, *reversed(self.parts)]).lstrip(".")
+
+
+def _fail(value: Any, expected: str) -> typing.NoReturn:
+    raise Invalid(f"expected {expected}, got {describe(value)}")
+
+
+def describe(value: Any) -> str:
+    """A short description of a value for an error message: its type, and itself if short."""
+    if isinstance(value, (str, int, float, bool, type(None))) and len(repr(value)) <= 40:
+        return f"{type(value).__name__} {value!r}"
+    return type(value).__name__
+
+
+# ------------------------------------------------------------------ primitives
+
+
+def _plain_str(v: str) -> str:
+    """An exact ``str``: an enum member's value, or a subclass instance's text."""
+    if isinstance(v, enum.Enum) and type(v.value) is str:
+        return v.value
+    return str.__str__(v)
+
+
+def _check_str(v: Any) -> Any:
+    if type(v) is str:
+        return v
+    if isinstance(v, str):
+        return _plain_str(v)
+    _fail(v, "a string")
+
+
+def _check_int(v: Any) -> Any:
+    if type(v) is int:
+        return v
+    if isinstance(v, int) and not isinstance(v, bool):
+        return int(v)
+    _fail(v, "an integer")
+
+
+def _check_float(v: Any) -> Any:
+    if type(v) is int or (type(v) is float and v - v == 0.0):  # v - v is NaN for inf and NaN
+        return v
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        if not math.isfinite(v):
+            _fail(v, "a finite number")
+        return int(v) if isinstance(v, int) else float(v)
+    _fail(v, "a number")
+
+
+def _check_bool(v: Any) -> Any:
+    if v is True or v is False:
+        return v
+    _fail(v, "a boolean")
+
+
+def _check_any(v: Any) -> Any:
+    return v
+
+
+_PRIMITIVE_CHECKS: dict[Any, _Check] = {
+    str: _check_str,
+    int: _check_int,
+    float: _check_float,
+    bool: _check_bool,
+    Any: _check_any,
+    object: _check_any,
+}
+
+
+# ------------------------------------------------------------------ per type
+
+_CHECKERS: dict[Any, _Check] = {}
+
+
+def checker(tp: Any) -> _Check:
+    """The function (built once per type) that checks a value of ``tp`` and returns its JSON."""
+    found = _CHECKERS.get(tp)
+    if found is None:
+        if attrs.has(tp):
+            # Recursive models reach themselves while building: they get a forwarder.
+            _CHECKERS[tp] = lambda v: _CHECKERS[tp](v)
+        try:
+            found = _CHECKERS[tp] = _build_checker(tp)
+        except BaseException:
+            _CHECKERS.pop(tp, None)
+            raise
+    return found
+
+
+def _build_checker(tp: Any) -> _Check:
+    if tp in _PRIMITIVE_CHECKS:
+        return _PRIMITIVE_CHECKS[tp]
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        return _union_checker(tp)
+    if origin is Literal:
+        return _literal_checker(typing.get_args(tp))
+    if origin in (list, typing.Sequence, tuple):
+        return _list_checker(checker(typing.get_args(tp)[0]))
+    if origin in (dict, Mapping):
+        return _dict_checker(checker(typing.get_args(tp)[1]))
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return _enum_checker(tp)
+    if attrs.has(tp):
+        return _ClassChecker(tp).check
+    raise TypeError(f"no wire checker for {tp!r}")  # a bug in the models, not user input
+
+
+def _literal_checker(values: tuple[Any, ...]) -> _Check:
+    allowed = frozenset(values)
+    expected = " or ".join(repr(v) for v in values)
+
+    def check_literal(v: Any) -> Any:
+        if isinstance(v, str) and v in allowed:
+            return _plain_str(v)
+        _fail(v, expected)
+
+    return check_literal
+
+
+def _enum_checker(enum_cls: type[enum.Enum]) -> _Check:
+    # Request enums stay open: a server may accept values newer than this SDK.
+    def check_enum(v: Any) -> Any:
+        if type(v) is str:
+            return v
+        if isinstance(v, enum.Enum):
+            return v.value
+        if isinstance(v, str):
+            return _plain_str(v)
+        _fail(v, f"a {enum_cls.__name__} or string")
+
+    return check_enum
+
+
+def _list_checker(item: _Check) -> _Check:
+    def check_list(v: Any) -> Any:
+        if type(v) is not list and not isinstance(v, (list, tuple)):
+            _fail(v, "a list")
+        try:
+            return [item(x) for x in v]
+        except Invalid:
+            pass
+        for i, x in enumerate(v):  # the failure again, this time counting, for the path
+            try:
+                item(x)
+            except Invalid as exc:
+                exc.parts.append(f"[{i}]")
+                raise
+        raise AssertionError("unreachable: a check failed once, then passed")  # pragma: no cover
+
+    return check_list
+
+
+def _dict_checker(item: _Check) -> _Check:
+    def check_dict(v: Any) -> Any:
+        if not isinstance(v, Mapping):
+            _fail(v, "an object (dict)")
+        out = {}
+        for k, x in v.items():
+            if type(k) is not str:
+                if not isinstance(k, str):
+                    _fail(k, "string keys")
+                k = _plain_str(k)  # noqa: PLW2901 - the key as it is sent
+            try:
+                out[k] = item(x)
+            except Invalid as exc:
+                exc.parts.append(f".{k}")
+                raise
+        return out
+
+    return check_dict
+
+
+# ------------------------------------------------------------------ unions
+
+
+def _union_checker(tp: Any) -> _Check:
+    members = [m for m in typing.get_args(tp) if m is not _UnsetType and m != _UNSET_LITERAL]
+    allow_none = _NONE in members
+    members = [m for m in members if m is not _NONE]
+    classes = [m for m in members if attrs.has(m)]
+    others = [(_predicate(m), checker(m)) for m in members if not attrs.has(m)]
+    dispatch = _class_dispatch(classes) if classes else None
+    expected = " or ".join(_type_name(m) for m in [*members, *([_NONE] if allow_none else [])])
+
+    def slow(v: Any) -> Any:
+        if v is None:
+            if allow_none:
+                return None
+            _fail(v, expected)
+        if dispatch is not None and (attrs.has(type(v)) or isinstance(v, Mapping)):
+            return dispatch(v)
+        for accepts, check in others:
+            if accepts(v):
+                return check(v)
+        _fail(v, expected)
+
+    by_type = _exact_type_table(others, dispatch, classes, allow_none)
+
+    def check_union(v: Any) -> Any:
+        fast = by_type.get(type(v))
+        return slow(v) if fast is None else fast(v)
+
+    return check_union
+
+
+def _exact_type_table(
+    others: list[tuple[Callable[[Any], bool], _Check]],
+    dispatch: _Check | None,
+    classes: list[type[Any]],
+    allow_none: bool,
+) -> dict[type[Any], _Check]:
+    """Which check handles a value of each exact JSON type (the union's fast lookup)."""
+    table: dict[type[Any], _Check] = {}
+    for sample in ("", 0, 0.5, True, [], {}):
+        for accepts, check in others:
+            if accepts(sample):
+                table.setdefault(type(sample), check)
+                break
+    if dispatch is not None:
+        table[dict] = dispatch
+        for cls in classes:
+            table[cls] = dispatch
+    if allow_none:
+        table[_NONE] = _check_any
+    return table
+
+
+def _predicate(tp: Any) -> Callable[[Any], bool]:
+    """A cheap test of whether a value is meant as ``tp`` inside a union."""
+    origin = typing.get_origin(tp)
+    if origin in (list, typing.Sequence, tuple):
+        return lambda v: isinstance(v, (list, tuple))
+    if origin in (dict, Mapping):
+        return lambda v: isinstance(v, Mapping)
+    if tp is float:
+        return lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+    if tp is int:
+        return lambda v: isinstance(v, int) and not isinstance(v, bool)
+    if tp is bool:
+        return lambda v: isinstance(v, bool)
+    if tp in (Any, object):
+        return lambda v: True
+    return lambda v: isinstance(v, str)  # str, enums and string literals
+
+
+def _type_name(tp: Any) -> str:
+    if tp is _NONE:
+        return "None"
+    if typing.get_origin(tp) is Literal:
+        return " or ".join(repr(v) for v in typing.get_args(tp))
+    origin = typing.get_origin(tp)
+    if origin is not None:
+        return getattr(origin, "__name__", str(origin))
+    return getattr(tp, "__name__", str(tp))
+
+
+def tag_of(cls: type[Any]) -> tuple[str, str] | None:
+    """The discriminator of a model: its ``role`` or ``type`` field and that field's value."""
+    for a in attrs.fields(cls):
+        if a.name in _TAGS and isinstance(a.default, str):
+            return a.name, _plain_str(a.default)
+    return None
+
+
+_ADAPTERS: dict[type[Any], Callable[[Any], Any]] = {}
+
+
+def register_adapter(cls: type[Any], adapt: Callable[[Any], Any]) -> None:
+    """Accept instances of ``cls`` wherever a union expects a model.
+
+    ``adapt`` turns one into a dict that the union then checks, e.g. a response
+    message appended to the next request's ``messages``.
+    """
+    _ADAPTERS[cls] = adapt
+
+
+def _simple_tags(classes: list[type[Any]]) -> frozenset[str]:
+    """Tags whose class takes ``{tag: ..., "content": "text"}`` as complete and valid.
+
+    Such a dict (the bulk of any conversation history) is sent as it is.
+    """
+    simple = set()
+    for cls in classes:
+        tag = tag_of(cls)
+        hints = typing.get_type_hints(cls)
+        required = {a.name for a in attrs.fields(cls) if a.default is attrs.NOTHING}
+        if tag and "content" in hints and required <= {"content"}:
+            content = hints["content"]
+            if content is str or str in typing.get_args(content):
+                simple.add(tag[1])
+    return frozenset(simple)
+
+
+def _class_dispatch(classes: list[type[Any]]) -> _Check:
+    by_type = {c: checker(c) for c in classes}
+    tags = {c: tag_of(c) for c in classes}
+    tag_field = next((t[0] for t in tags.values() if t), "")
+    by_tag = {t[1]: by_type[c] for c, t in tags.items() if t}
+    single = by_type[classes[0]] if len(classes) == 1 else None
+    simple = _simple_tags(classes) if tag_field else frozenset()
+    names = " or ".join(repr(t[1]) for t in tags.values() if t)
+
+    def slow(v: Any) -> Any:
+        adapt = _ADAPTERS.get(type(v))
+        if adapt is not None:
+            v = adapt(v)
+        if single is not None:
+            return single(v)
+        if not isinstance(v, Mapping):
+            _fail(v, " or ".join(c.__name__ for c in classes))
+        tag = v.get(tag_field)
+        check = by_tag.get(_plain_str(tag) if isinstance(tag, str) else tag)
+        if check is None:
+            missing = f"missing {tag_field!r}" if tag is None else f"unknown {tag_field} {tag!r}"
+            raise Invalid(f"{missing}; expected one of {names}", f".{tag_field}")
+        return check(v)
+
+    def check_dispatch(v: Any) -> Any:
+        if type(v) is dict:
+            tag = v.get(tag_field)
+            if len(v) == 2 and type(tag) is str and tag in simple and type(v.get("content")) is str:
+                return v
+            check = by_tag.get(tag) if type(tag) is str else single
+        else:
+            check = by_type.get(type(v))
+        return slow(v) if check is None else check(v)
+
+    return check_dispatch
+
+
+# ------------------------------------------------------------------ classes
+
+
+class _ClassChecker:
+    """Checks one attrs class: instances by generated code, dicts key by key."""
+
+    def __init__(self, cls: type[Any]) -> None:
+        hints = typing.get_type_hints(cls)
+        fields = [a for a in attrs.fields(cls) if not a.metadata.get(EXTRA_KEY)]
+        self.cls = cls
+        self.tag = tag_of(cls)
+        self.by_key = {a.name: _field_check(a.name, hints[a.name]) for a in fields}
+        self.required = [
+            a.name
+            for a in fields
+            if a.default is attrs.NOTHING and (self.tag is None or a.name != self.tag[0])
+        ]
+        self.required_set = frozenset(self.required)
+        self.from_instance = _instance_function(cls, fields, hints, self.by_key, self.tag)
+        self.check = self._make_check()
+
+    def _make_check(self) -> _Check:
+        cls, from_instance, from_mapping = self.cls, self.from_instance, self.from_mapping
+
+        def check_class(v: Any) -> Any:
+            if type(v) is dict:
+                return from_mapping(v)
+            if isinstance(v, cls):
+                return from_instance(v)
+            if isinstance(v, Mapping):
+                return from_mapping(v)
+            _fail(v, f"a {cls.__name__} or a dict")
+
+        return check_class
+
+    def from_mapping(self, v: Mapping[str, Any]) -> dict[str, Any]:
+        """A dict in the model's place: known keys checked, others passed through as given."""
+        by_key = self.by_key
+        out = {}
+        for k, x in v.items():
+            if x is not UNSET:
+                check = by_key.get(k)
+                out[k] = x if check is None else check(x)
+        if not self.required_set.issubset(out):
+            missing = next(name for name in self.required if name not in out)
+            raise Invalid("is required", f".{missing}")
+        if self.tag is not None:
+            name, value = self.tag
+            found = out.setdefault(name, value)
+            if found != value:
+                raise Invalid(f"must be {value!r} for {self.cls.__name__}", f".{name}")
+        return out
+
+
+def _field_check(name: str, tp: Any) -> _Check:
+    """A field's check that adds ``.name`` to the path of a failure."""
+    check = checker(tp)
+    part = f".{name}"
+
+    def check_field(v: Any) -> Any:
+        try:
+            return check(v)
+        except Invalid as exc:
+            exc.parts.append(part)
+            raise
+
+    return check_field
+
+
+_EXACT_TYPE_TEST = {
+    str: "type(v) is str",
+    int: "type(v) is int",
+    bool: "v is True or v is False",
+    Any: "True",
+}
+
+
+def _instance_function(
+    cls: type[Any],
+    fields: list[attrs.Attribute[Any]],
+    hints: dict[str, Any],
+    by_key: dict[str, _Check],
+    tag: tuple[str, str] | None,
+) -> Callable[[Any], dict[str, Any]]:
+    """Generate ``def wire(o)`` that reads each field of ``cls`` in straight-line code.
+
+    A field whose value has the exact primitive type is stored as it is; any other
+    value goes through the field's full check.
+    """
+    lines = ["def wire(o):", "    out = {}"]
+    namespace: dict[str, Any] = {"UNSET": UNSET}
+    for i, a in enumerate(fields):
+        namespace[f"c{i}"] = by_key[a.name]
+        lines += [f"    v = o.{a.name}", "    if v is not UNSET:"]
+        if tag is not None and a.name == tag[0]:
+            namespace[f"t{i}"] = a.default
+            lines += [
+                f"        if v is not t{i} and c{i}(v) != {tag[1]!r}:",
+                f"            bad_tag(o, {a.name!r}, {tag[1]!r})",
+                f"        out[{a.name!r}] = {tag[1]!r}",
+            ]
+            continue
+        test = _EXACT_TYPE_TEST.get(_strip_unset(hints[a.name]))
+        expr = f"c{i}(v)" if test is None else f"v if {test} else c{i}(v)"
+        lines.append(f"        out[{a.name!r}] = {expr}")
+    lines.append("    return out")
+    namespace["bad_tag"] = _bad_tag
+    exec("\n".join(lines), namespace)  # noqa: S102 - source built above from field names only
+    wire: Callable[[Any], dict[str, Any]] = namespace["wire"]
+    wire.__qualname__ = f"wire_{cls.__name__}"
+    return wire
+
+
+def _bad_tag(obj: Any, name: str, value: str) -> typing.NoReturn:
+    raise Invalid(f"must be {value!r} for {type(obj).__name__}", f".{name}")
+
+
+def _strip_unset(tp: Any) -> Any:
+    """``str | Unset`` is ``str`` here: an unset field is skipped before its check."""
+    if typing.get_origin(tp) in (Union, types.UnionType):
+        rest = [m for m in typing.get_args(tp) if m is not _UnsetType and m != _UNSET_LITERAL]
+        if len(rest) == 1:
+            return rest[0]
+    return tp
