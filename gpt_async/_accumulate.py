@@ -65,9 +65,9 @@ class _ChoiceState:
     def _add_logprobs(self, logprobs: ChoiceLogprobs) -> None:
         current = self.logprobs = self.logprobs or ChoiceLogprobs()
         if logprobs.content is not None:
-            current.content = (current.content or []) + logprobs.content
+            current.content = [*(current.content or ()), *logprobs.content]
         if logprobs.refusal is not None:
-            current.refusal = (current.refusal or []) + logprobs.refusal
+            current.refusal = [*(current.refusal or ()), *logprobs.refusal]
 
     def choice(self) -> Choice:
         tool_calls: list[ChatCompletionMessageToolCallUnion] | None = None
@@ -79,6 +79,7 @@ class _ChoiceState:
             refusal=None if self.refusal is None else "".join(self.refusal),
             tool_calls=tool_calls,
             function_call=self.function_call,
+            annotations=[],  # what the unstreamed reply carries when there are none
         )
         return Choice(
             index=self.index,

@@ -14,16 +14,17 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import anyio
 import attrs
 
-from . import _converter
+from . import _converter, _parse, _tools
 from ._config import (
     Limits,
     Timeout,
     check_header_value,
+    check_query,
     redact_headers,
     resolve_api_key,
     resolve_base_url,
@@ -48,12 +49,15 @@ from .models.operations import CreateChatCompletionResponse, RawResponse
 
 if TYPE_CHECKING:
     import ssl
+    from collections.abc import Sequence
     from types import TracebackType
 
     import aiohttp
     from typing_extensions import Self, Unpack
 
-    from ._params import CompletionCreateParams
+    from ._params import CompletionCreateParams, ParseParams, RunToolsParams
+    from ._parse import AsyncParseStream, ParsedChatCompletion
+    from ._tools import FunctionTool, ToolRunResult, ToolStep
 
 __all__ = ["AsyncChat", "AsyncCompletions", "AsyncGpt", "Hooks"]
 
@@ -159,7 +163,7 @@ class AsyncGpt:
         self.retry_config = _retry_config(retry_config, max_retries)
         self.hooks = hooks or Hooks()
         self._headers = self._static_headers(organization, project, default_headers)
-        self._query = dict(default_query or {})
+        self._query = check_query(default_query, "default_query")
         if transport is None:
             transport = AiohttpTransport(limits=limits, session=session, ssl_context=ssl_context)
         self._transport = transport
@@ -287,9 +291,12 @@ class AsyncGpt:
                 request, timeout, options.retry or self.retry_config, stream
             )
         with anyio.move_on_after(timeout.total) as scope:
-            return await self._attempts(
+            response, result = await self._attempts(
                 request, timeout, options.retry or self.retry_config, stream
             )
+            if isinstance(result, AsyncStream):
+                result.set_deadline(scope.deadline)  # the deadline bounds the whole stream
+            return response, result
         assert scope.cancelled_caught
         raise APITimeoutError(f"total timeout of {timeout.total} s expired")
 
@@ -301,6 +308,8 @@ class AsyncGpt:
         while True:
             if self.hooks.before_request:
                 await _run_hooks(self.hooks.before_request, request)
+                for name, value in request.headers.items():  # a hook's headers, too
+                    check_header_value(name, value)
                 content = _converter.dumps(request.json)
             request.content = content
             try:
@@ -434,7 +443,7 @@ class _CallOptions:
             timeout=None if timeout is DEFAULT else Timeout.coerce(timeout),
             retry=retry,
             headers=headers,
-            query=query,
+            query=check_query(query, "extra_query") if query else None,
             extra_body=extra_body,
         )
 
@@ -542,7 +551,63 @@ class AsyncCompletions:
         body, options = _split_params(dict(params), True)
         return AsyncStream.deferred(self._client._send(body, options))
 
+    async def parse(
+        self, *, response_format: type[_T], **params: Unpack[ParseParams]
+    ) -> ParsedChatCompletion[_T]:
+        """Create a completion whose reply is an instance of ``response_format``.
 
+        The attrs class's strict JSON Schema is sent as the ``response_format``
+        (Structured Outputs); ``choices[i].message.parsed`` holds the instance,
+        or None when the model refused (``message.refusal``). Other keywords are
+        those of :meth:`create`; ``tools`` may hold :func:`~gpt_async.function_tool` s.
+
+        Raises:
+            LengthFinishReasonError: The reply stopped at the token limit.
+            ContentFilterFinishReasonError: The content filter stopped the reply.
+            OutputValidationError: The content does not fit the class (``path`` says where).
+        """
+        return await _parse.parse(self, response_format, dict(params))
+
+    def parse_stream(
+        self, *, response_format: type[_T], **params: Unpack[ParseParams]
+    ) -> AsyncParseStream[_T]:
+        """Like :meth:`parse`, streamed: ``async with ... as stream``, then iterate the
+        chunks; ``await stream.get_final_completion()`` returns the parsed completion.
+        """
+        return _parse.parse_stream(self, response_format, dict(params))
+
+    async def run_tools(
+        self,
+        *,
+        tools: Sequence[Callable[..., Any] | FunctionTool[Any]],
+        max_steps: int = 10,
+        on_step: Callable[[ToolStep], Any] | None = None,
+        **params: Unpack[RunToolsParams],
+    ) -> ToolRunResult:
+        """Call the model, run the tools it asks for, send the results back; repeat.
+
+        Args:
+            tools: Typed functions (sync ones run in worker threads, async ones on
+                the loop; the calls of one reply run concurrently) or
+                :class:`~gpt_async.FunctionTool` s. A tool's exception is sent to the
+                model as ``"Error: <type>: <message>"``.
+            max_steps: The most requests to make.
+            on_step: Called (sync or async) with each :class:`~gpt_async.ToolStep`.
+            **params: The keywords of :meth:`create`; ``messages`` starts the conversation.
+
+        Returns:
+            The final completion, the whole conversation and every step.
+
+        Raises:
+            ToolLoopLimitError: The model still asked for tools after ``max_steps``
+                requests (the error carries the conversation and steps).
+        """
+        return await _tools.run_tools(
+            self, tools=tools, max_steps=max_steps, on_step=on_step, params=dict(params)
+        )
+
+
+_T = TypeVar("_T")
 _OPTION_KEYS = frozenset({"timeout", "retries", "extra_headers", "extra_query", "extra_body"})
 
 

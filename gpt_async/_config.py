@@ -21,6 +21,7 @@ __all__ = [
     "Limits",
     "Timeout",
     "check_header_value",
+    "check_query",
     "is_secret_header",
     "redact_headers",
     "resolve_api_key",
@@ -40,6 +41,7 @@ _TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # Field values may hold visible characters, spaces and tabs; every other control
 # character (CR and LF above all) could end the header and start a forged one.
 _CONTROL: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_URL_FORBIDDEN: Final = re.compile(r"[\x00-\x20\x7f]")
 
 
 def _timeout_value(instance: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:
@@ -172,6 +174,9 @@ def resolve_base_url(explicit: str | None) -> str:
     raw = explicit if explicit is not None else (_env("OPENAI_BASE_URL") or DEFAULT_BASE_URL)
     source = "server_url" if explicit is not None else "server_url (from OPENAI_BASE_URL)"
     url = raw.strip()
+    if _URL_FORBIDDEN.search(url) or (not url.isascii() and _find_surrogate(url)):
+        # urlsplit silently drops CR, LF and tab: reject them rather than send elsewhere.
+        raise ValueError(f"{source} contains whitespace or control characters: {url!r}")
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - parsing the port is what validates it
@@ -263,3 +268,32 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
         secret-looking header (see :func:`is_secret_header`) are redacted.
     """
     return {k: REDACTED if is_secret_header(k) else v for k, v in headers.items()}
+
+
+def _find_surrogate(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def check_query(params: Mapping[Any, Any] | None, path: str) -> dict[str, Any]:
+    """Validate query parameters before they are sent; return them as a dict.
+
+    Names must be text and values text or numbers, all encodable as UTF-8: yarl
+    would otherwise drop a lone surrogate from the URL silently.
+
+    Raises:
+        RequestValidationError: Naming ``<path>.<name>``.
+    """
+    checked = dict(params or {})
+    for name, value in checked.items():
+        if not isinstance(name, str) or _find_surrogate(name):
+            raise RequestValidationError(f"{path}[{name!r}]", "the name must be valid Unicode text")
+        where = f"{path}.{name}"
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise RequestValidationError(where, f"must be a string, got {type(value).__name__}")
+        if isinstance(value, str) and _find_surrogate(value):
+            raise RequestValidationError(where, "text is not valid Unicode (lone surrogate)")
+    return checked

@@ -94,6 +94,9 @@ def _find_unencodable(value: Any, path: str) -> tuple[str, str]:
         return path, f"{value!r} is not a JSON number"
     items: Any = ()
     if isinstance(value, Mapping):
+        for key in value:
+            if isinstance(key, str) and _find_unencodable(key, "")[1]:
+                return f"{path}[{key!r}]", "the key is not valid Unicode (lone surrogate)"
         items = ((f"{path}.{k}" if path else str(k), v) for k, v in value.items())
     elif isinstance(value, (list, tuple)):
         items = ((f"{path}[{i}]", v) for i, v in enumerate(value))

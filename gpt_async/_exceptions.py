@@ -4,7 +4,12 @@ Every error the SDK raises derives from :class:`GptAsyncError`::
 
     GptAsyncError
     ├── RequestValidationError          bad input, raised before any network I/O
+    │   └── SchemaError                 a type no strict JSON Schema describes
     ├── ClientStateError                a closed client, or one bound to another loop
+    ├── FinishReasonError               the model stopped before its structured answer ended
+    │   ├── LengthFinishReasonError     ... at the token limit (``finish_reason: length``)
+    │   └── ContentFilterFinishReasonError ... at the content filter
+    ├── ToolLoopLimitError              ``run_tools`` reached ``max_steps``
     └── APIError                        anything that went wrong talking to the server
         ├── SDKError                    a non-2xx answer (or an error event in a stream)
         │   ├── BadRequestError         400
@@ -19,7 +24,8 @@ Every error the SDK raises derives from :class:`GptAsyncError`::
         │   ├── APITimeoutError         a connect, read or total timeout
         │   └── IncompleteStreamError   a stream ended without ``data: [DONE]``
         └── APIResponseValidationError  a 2xx body that is not the promised JSON
-            └── StreamDecodeError       a stream event whose data is not the promised JSON
+            ├── StreamDecodeError       a stream event whose data is not the promised JSON
+            └── OutputValidationError   structured output or tool arguments that do not fit
 
 aiohttp, json, orjson and cattrs exceptions are mapped to these in exactly one
 place each (``_transport.py`` and ``_converter.py``) and chained with ``from``.
@@ -42,15 +48,21 @@ __all__ = [
     "BadRequestError",
     "ClientStateError",
     "ConflictError",
+    "ContentFilterFinishReasonError",
+    "FinishReasonError",
     "GptAsyncError",
     "IncompleteStreamError",
     "InternalServerError",
+    "LengthFinishReasonError",
     "NotFoundError",
+    "OutputValidationError",
     "PermissionDeniedError",
     "RateLimitError",
     "RequestValidationError",
     "SDKError",
+    "SchemaError",
     "StreamDecodeError",
+    "ToolLoopLimitError",
     "UnprocessableEntityError",
     "status_error",
 ]
@@ -189,6 +201,57 @@ class APIResponseValidationError(APIError):
 
 class StreamDecodeError(APIResponseValidationError):
     """A stream event whose data is not valid JSON or not a chunk."""
+
+
+class SchemaError(RequestValidationError):
+    """A type that no strict JSON Schema describes (``set[bytes]``, ``Any``, ``*args``).
+
+    ``path`` names the field or parameter, e.g. ``Person.photo``.
+    """
+
+
+class OutputValidationError(APIResponseValidationError):
+    """A message's structured content, or a tool call's arguments, do not fit the type.
+
+    ``path`` is the JSON path inside the content (``$.address.zip``); ``body`` is the
+    content itself (bounded).
+    """
+
+
+class FinishReasonError(GptAsyncError):
+    """The model stopped before its structured answer was complete.
+
+    Attributes:
+        completion: The completion as it came, for its usage and partial content.
+    """
+
+    def __init__(self, message: str, *, completion: Any) -> None:
+        self.completion = completion
+        super().__init__(message)
+
+
+class LengthFinishReasonError(FinishReasonError):
+    """The answer was cut off at ``max_completion_tokens`` or the context length."""
+
+
+class ContentFilterFinishReasonError(FinishReasonError):
+    """The answer was cut off by the content filter."""
+
+
+class ToolLoopLimitError(GptAsyncError):
+    """``run_tools`` made ``max_steps`` requests and the model still asked for tools.
+
+    Attributes:
+        completion: The last completion, whose tool calls were not run.
+        messages: The conversation up to (not including) that completion's message.
+        steps: Every step taken.
+    """
+
+    def __init__(self, message: str, *, completion: Any, messages: list[Any], steps: list[Any]):
+        self.completion = completion
+        self.messages = messages
+        self.steps = steps
+        super().__init__(message)
 
 
 _STATUS_CLASSES: dict[int, type[SDKError]] = {

@@ -16,6 +16,7 @@ from typing_extensions import Required, TypedDict
 
 from ._config import Limits, Timeout
 from ._retry import RetryConfig
+from ._tools import FunctionTool
 from .models._messages import ChatCompletionRequestMessage
 from .models._request import PromptCacheRetention, ReasoningEffort, ResponseModality, Verbosity
 from .models._tools import (
@@ -32,16 +33,13 @@ from .models._tools import (
     WebSearchOptions,
 )
 
-__all__ = ["ClientOptions", "CompletionCreateParams"]
+__all__ = ["ClientOptions", "CompletionCreateParams", "ParseParams", "RunToolsParams"]
 
 _Obj = Mapping[str, Any]
 
 
-class CompletionCreateParams(TypedDict, total=False):
-    """The keywords of ``chat.completions.create``: the request fields, then call options.
-
-    See :class:`~gpt_async.models.components.CreateChatCompletionRequest` for each field.
-    """
+class _RequestParams(TypedDict, total=False):
+    """The request fields but ``response_format`` and ``tools``, then call options."""
 
     messages: Required[Sequence[ChatCompletionRequestMessage | _Obj]]
     model: Required[str]
@@ -62,7 +60,6 @@ class CompletionCreateParams(TypedDict, total=False):
     frequency_penalty: float | None
     presence_penalty: float | None
     web_search_options: WebSearchOptions | _Obj
-    response_format: ResponseFormat | _Obj
     audio: ChatCompletionAudioParam | _Obj | None
     store: bool | None
     moderation: ModerationParam | _Obj | None
@@ -74,7 +71,6 @@ class CompletionCreateParams(TypedDict, total=False):
     prediction: PredictionContent | _Obj | None
     seed: int | None
     stream_options: ChatCompletionStreamOptions | _Obj | None
-    tools: Sequence[ChatCompletionToolUnion | _Obj]
     tool_choice: ChatCompletionToolChoiceOption | _Obj
     parallel_tool_calls: bool
     function_call: Literal["none", "auto"] | ChatCompletionFunctionCallOption | _Obj
@@ -85,6 +81,28 @@ class CompletionCreateParams(TypedDict, total=False):
     extra_headers: Mapping[str, str]
     extra_query: Mapping[str, str]
     extra_body: Mapping[str, Any]
+
+
+class CompletionCreateParams(_RequestParams, total=False):
+    """The keywords of ``chat.completions.create``: the request fields, then call options.
+
+    See :class:`~gpt_async.models.components.CreateChatCompletionRequest` for each field.
+    """
+
+    response_format: ResponseFormat | _Obj
+    tools: Sequence[ChatCompletionToolUnion | _Obj]
+
+
+class ParseParams(_RequestParams, total=False):
+    """The keywords of ``chat.completions.parse`` beside ``response_format``."""
+
+    tools: Sequence[ChatCompletionToolUnion | FunctionTool[Any] | _Obj]
+
+
+class RunToolsParams(_RequestParams, total=False):
+    """The keywords of ``chat.completions.run_tools`` beside its own."""
+
+    response_format: ResponseFormat | _Obj
 
 
 class ClientOptions(TypedDict, total=False):

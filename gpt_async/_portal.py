@@ -15,6 +15,7 @@ call hands its coroutine to it and blocks until the result is back:
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import concurrent.futures
 import contextlib
@@ -34,6 +35,7 @@ T = TypeVar("T")
 
 _lock = threading.Lock()
 _portal: BlockingPortal | None = None
+_loop: asyncio.AbstractEventLoop | None = None
 _portal_pid = 0
 _portal_thread: int | None = None
 _fork_orphans: list[object] = []
@@ -41,22 +43,23 @@ _CANCEL_GRACE = 5.0
 _EXIT_GRACE = 2.0
 
 
-def _get_portal() -> BlockingPortal:
-    global _portal, _portal_pid, _portal_thread  # noqa: PLW0603
-    portal = _portal
-    if portal is not None and _portal_pid == os.getpid():
-        return portal
+def _get_loop() -> asyncio.AbstractEventLoop:
+    global _portal, _loop, _portal_pid, _portal_thread  # noqa: PLW0603
+    loop = _loop
+    if loop is not None and _portal_pid == os.getpid():
+        return loop
     with _lock:
-        if _portal is None or _portal_pid != os.getpid():
+        if _loop is None or _portal_pid != os.getpid():
             ready: concurrent.futures.Future[BlockingPortal] = concurrent.futures.Future()
             thread = threading.Thread(
                 target=anyio.run, args=(_serve, ready), name="gpt_async-portal", daemon=True
             )
             thread.start()
             _portal = ready.result()
+            _loop = _portal.call(asyncio.get_running_loop)
             _portal_pid = os.getpid()
             _portal_thread = thread.ident
-        return _portal
+        return _loop
 
 
 async def _serve(ready: concurrent.futures.Future[BlockingPortal]) -> None:
@@ -71,21 +74,25 @@ async def _serve(ready: concurrent.futures.Future[BlockingPortal]) -> None:
 def run(fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
     """Run ``fn(*args, **kwargs)`` on the portal's loop and return its result.
 
+    The coroutine is scheduled without blocking (``run_coroutine_threadsafe``), so
+    an interrupt can only land while waiting for the result, where it is handled:
+    the task is cancelled and given a moment to unwind before the interrupt goes on.
+
     Raises:
         ClientStateError: Called from the portal's own thread (e.g. from a hook).
     """
-    portal = _get_portal()
+    loop = _get_loop()
     if threading.get_ident() == _portal_thread:
         raise ClientStateError(
             "a synchronous gpt_async call was made from inside its own event-loop thread "
             "(e.g. from a hook); use the AsyncGpt client there"
         )
-    future: concurrent.futures.Future[T] = portal.start_task_soon(_call, fn, args, kwargs)
+    future = asyncio.run_coroutine_threadsafe(_call(fn, args, kwargs), loop)
     try:
         return future.result()
     except BaseException:
         if not future.done():
-            future.cancel()  # cancels the task's scope in the portal
+            future.cancel()  # cancels the task on the portal's loop
             concurrent.futures.wait([future], timeout=_CANCEL_GRACE)
         raise
 
@@ -95,12 +102,12 @@ async def _call(fn: Callable[..., Awaitable[T]], args: Any, kwargs: Any) -> T:
 
 
 def _reset_after_fork() -> None:
-    global _lock, _portal, _portal_pid, _portal_thread  # noqa: PLW0603
+    global _lock, _portal, _loop, _portal_pid, _portal_thread  # noqa: PLW0603
     _lock = threading.Lock()  # another thread may have held it at the fork
     # The parent's portal and loop stay referenced: collecting them in the child would
     # touch the epoll instance and sockets it shares with the parent.
-    _fork_orphans.append(_portal)
-    _portal, _portal_pid, _portal_thread = None, 0, None
+    _fork_orphans.append((_portal, _loop))
+    _portal, _loop, _portal_pid, _portal_thread = None, None, 0, None
 
 
 def _shutdown() -> None:

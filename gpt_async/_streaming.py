@@ -163,7 +163,7 @@ class AsyncStream(Generic[T]):
                 raise StreamDecodeError(
                     "a stream event's data is not valid JSON", body=data[:_BODY_LIMIT]
                 ) from None
-            if "error" in parsed and isinstance(parsed, dict):
+            if isinstance(parsed, dict) and "error" in parsed:
                 raise _stream_error(data, self.response)
             try:
                 chunk = _converter.structure(parsed, self._cls)

@@ -15,19 +15,22 @@ from ._client import DEFAULT, AsyncGpt
 from ._streaming import AsyncStream
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
     from types import TracebackType
 
     from typing_extensions import Self, Unpack
 
     from ._config import Timeout
-    from ._params import ClientOptions, CompletionCreateParams
+    from ._params import ClientOptions, CompletionCreateParams, ParseParams, RunToolsParams
+    from ._parse import AsyncParseStream, ParsedChatCompletion
     from ._retry import RetryConfig
+    from ._tools import FunctionTool, ToolRunResult, ToolStep
     from .models._chunk import ChatCompletionChunk
     from .models._request import CreateChatCompletionRequest
     from .models._response import ChatCompletion
     from .models.operations import CreateChatCompletionResponse
 
-__all__ = ["Chat", "Completions", "Gpt", "Stream"]
+__all__ = ["Chat", "Completions", "Gpt", "ParseStream", "Stream"]
 
 T = TypeVar("T")
 
@@ -79,6 +82,18 @@ class Stream(Generic[T]):
     def get_final_completion(self) -> ChatCompletion:
         """Read what is left of the stream and fold every chunk into one completion."""
         return _portal.run(self._async.get_final_completion)
+
+
+class ParseStream(Stream["ChatCompletionChunk"], Generic[T]):
+    """A sync Structured Outputs stream: the chunks, then the parsed completion."""
+
+    def __init__(self, stream: AsyncParseStream[T]) -> None:
+        super().__init__(stream.stream)
+        self._parse = stream
+
+    def get_final_completion(self) -> ParsedChatCompletion[T]:
+        """Read the rest, fold the chunks and parse the message (see the async twin)."""
+        return _portal.run(self._parse.get_final_completion)
 
 
 def _sync_result(result: Any) -> Any:
@@ -194,3 +209,28 @@ class Completions:
     def stream(self, **params: Unpack[CompletionCreateParams]) -> Stream[ChatCompletionChunk]:
         """Like ``create(stream=True)``, used directly as ``with ... as stream``."""
         return Stream(self._async.stream(**params))
+
+    def parse(
+        self, *, response_format: type[T], **params: Unpack[ParseParams]
+    ) -> ParsedChatCompletion[T]:
+        """Create a completion parsed as ``response_format`` (see the async twin)."""
+        return _portal.run(self._async.parse, response_format=response_format, **params)
+
+    def parse_stream(
+        self, *, response_format: type[T], **params: Unpack[ParseParams]
+    ) -> ParseStream[T]:
+        """Like :meth:`parse`, streamed, used as ``with ... as stream`` (see the async twin)."""
+        return ParseStream(self._async.parse_stream(response_format=response_format, **params))
+
+    def run_tools(
+        self,
+        *,
+        tools: Sequence[Callable[..., Any] | FunctionTool[Any]],
+        max_steps: int = 10,
+        on_step: Callable[[ToolStep], Any] | None = None,
+        **params: Unpack[RunToolsParams],
+    ) -> ToolRunResult:
+        """Call the model and run its tool calls until it answers (see the async twin)."""
+        return _portal.run(
+            self._async.run_tools, tools=tools, max_steps=max_steps, on_step=on_step, **params
+        )

@@ -22,7 +22,7 @@ import aiohttp
 import attrs
 from multidict import CIMultiDictProxy
 
-from ._config import Limits, Timeout
+from ._config import Limits, Timeout, redact_headers
 from ._exceptions import APIConnectionError, APIError, APITimeoutError, ClientStateError
 from ._version import __version__
 
@@ -55,7 +55,7 @@ class HTTPRequest:
 
     method: str
     url: str
-    headers: dict[str, str]
+    headers: dict[str, str] = attrs.field(repr=lambda h: repr(redact_headers(h)))
     params: dict[str, str] = attrs.field(factory=dict)
     json: Any = attrs.field(default=None, repr=False)
     content: bytes = attrs.field(default=b"", repr=False)

@@ -121,7 +121,7 @@ def checker(tp: Any) -> _Check:
     if found is None:
         if attrs.has(tp):
             # Recursive models reach themselves while building: they get a forwarder.
-            _CHECKERS[tp] = lambda v: _CHECKERS[tp](v)
+            _CHECKERS[tp] = lambda v: _CHECKERS[tp](v)  # noqa: PLW0108 - looked up when called
         try:
             found = _CHECKERS[tp] = _build_checker(tp)
         except BaseException:
@@ -255,7 +255,8 @@ def _exact_type_table(
 ) -> dict[type[Any], _Check]:
     """Which check handles a value of each exact JSON type (the union's fast lookup)."""
     table: dict[type[Any], _Check] = {}
-    for sample in ("", 0, 0.5, True, [], {}):
+    samples: tuple[Any, ...] = ("", 0, 0.5, True, [], {})
+    for sample in samples:
         for accepts, check in others:
             if accepts(sample):
                 table.setdefault(type(sample), check)
@@ -353,7 +354,7 @@ def _class_dispatch(classes: list[type[Any]]) -> _Check:
         if not isinstance(v, Mapping):
             _fail(v, " or ".join(c.__name__ for c in classes))
         tag = v.get(tag_field)
-        check = by_tag.get(_plain_str(tag) if isinstance(tag, str) else tag)
+        check = by_tag.get(_plain_str(tag)) if isinstance(tag, str) else None
         if check is None:
             missing = f"missing {tag_field!r}" if tag is None else f"unknown {tag_field} {tag!r}"
             raise Invalid(f"{missing}; expected one of {names}", f".{tag_field}")

@@ -45,7 +45,9 @@ def _no_server_errors_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]
     caplog.set_level(logging.WARNING)
     yield
     records = [*caplog.get_records("setup"), *caplog.get_records("call"), *caplog.records]
-    assert [r.getMessage() for r in records if r.levelno >= logging.WARNING] == []
+    messages = [r.getMessage() for r in records if r.levelno >= logging.WARNING]
+    # asyncio debug mode (python -X dev) reports slow callbacks: timing, not a fault.
+    assert [m for m in messages if not m.startswith("Executing <")] == []
 
 
 @pytest.fixture

@@ -256,12 +256,7 @@ class FakeOpenAIServer:
         with self._disconnect_cond:
             self._disconnects = 0
 
-    async def wait_for_disconnects(
-        self,
-        n: int = 1,
-        *,
-        timeout: float = 5.0,  # noqa: ASYNC109 - a deadline of its own, as tests want
-    ) -> int:
+    async def wait_for_disconnects(self, n: int = 1, *, timeout: float = 5.0) -> int:
         """Waits until the server has seen ``n`` abandoned responses in total.
 
         Args:

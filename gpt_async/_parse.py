@@ -1,0 +1,224 @@
+"""Structured Outputs: ``response_format`` from an attrs class, and the reply parsed back.
+
+:func:`parse` sends the class's strict JSON Schema as
+``{"type": "json_schema", "json_schema": {"name", "schema", "strict": true}}`` and
+returns a :class:`ParsedChatCompletion`: the same completion, whose messages carry
+``parsed``, an instance of the class. The parsed classes subclass the response
+models (``isinstance(c, ChatCompletion)`` holds, ``to_dict`` works) and are
+generic, so ``completion.choices[0].message.parsed`` is typed ``T | None``.
+
+A refusal leaves ``parsed`` None (the text is in ``message.refusal``); a reply cut
+off by the token limit or the content filter raises a
+:class:`~gpt_async.FinishReasonError`; content that is not the class raises
+:class:`~gpt_async.OutputValidationError` with the path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import attrs
+
+from . import _converter
+from ._exceptions import (
+    ContentFilterFinishReasonError,
+    LengthFinishReasonError,
+    OutputValidationError,
+)
+from ._schema import json_schema, schema_name, structure_output
+from ._tools import assistant_turn
+from .models._messages import ChatCompletionRequestAssistantMessage
+from .models._response import ChatCompletion, ChatCompletionMessage, Choice
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from typing_extensions import Self
+
+    from ._client import AsyncCompletions
+    from ._streaming import AsyncStream
+    from ._transport import HTTPResponse
+    from .models._chunk import ChatCompletionChunk
+
+__all__ = [
+    "AsyncParseStream",
+    "ParsedChatCompletion",
+    "ParsedChatCompletionMessage",
+    "ParsedChoice",
+    "parse",
+    "parse_completion",
+    "parse_stream",
+    "response_format",
+]
+
+T = TypeVar("T")
+C = TypeVar("C")
+_BODY_LIMIT = 64 * 1024
+
+
+@attrs.define(kw_only=True)
+class ParsedChatCompletionMessage(ChatCompletionMessage, Generic[T]):
+    """A message whose content was parsed as the requested class.
+
+    Attributes:
+        parsed: The content as the class; None for a refusal or a message
+            without content (tool calls only).
+    """
+
+    parsed: T | None = None
+
+
+@attrs.define(kw_only=True)
+class ParsedChoice(Choice, Generic[T]):
+    """A choice whose message carries ``parsed``."""
+
+    message: ParsedChatCompletionMessage[T] = attrs.Factory(ParsedChatCompletionMessage)
+
+
+@attrs.define(kw_only=True)
+class ParsedChatCompletion(ChatCompletion, Generic[T]):
+    """A completion whose choices' messages carry ``parsed``."""
+
+    # list is invariant; the choices are only read, and each is a Choice.
+    choices: list[ParsedChoice[T]]  # type: ignore[assignment]
+
+
+def response_format(cls: type[Any]) -> dict[str, Any]:
+    """The ``response_format`` that asks for an instance of ``cls`` in strict mode.
+
+    Raises:
+        SchemaError: ``cls`` has a field strict mode cannot express.
+    """
+    schema = {"name": schema_name(cls), "schema": json_schema(cls), "strict": True}
+    return {"type": "json_schema", "json_schema": schema}
+
+
+def parse_completion(completion: ChatCompletion, cls: type[T]) -> ParsedChatCompletion[T]:
+    """Parse every choice of a completion as ``cls``.
+
+    Raises:
+        LengthFinishReasonError: A choice stopped at the token limit.
+        ContentFilterFinishReasonError: A choice was stopped by the content filter.
+        OutputValidationError: A choice's content is not JSON or not a ``cls``.
+    """
+    choices = [_parse_choice(choice, cls, completion) for choice in completion.choices]
+    return _copy_as(ParsedChatCompletion, completion, choices=choices)
+
+
+def _parse_choice(choice: Choice, cls: type[T], completion: ChatCompletion) -> ParsedChoice[T]:
+    if choice.finish_reason == "length":
+        raise LengthFinishReasonError(
+            "the reply was cut off at the token limit before its JSON was complete",
+            completion=completion,
+        )
+    if choice.finish_reason == "content_filter":
+        raise ContentFilterFinishReasonError(
+            "the reply was stopped by the content filter", completion=completion
+        )
+    parsed = _parse_content(choice.message, cls)
+    message = _copy_as(ParsedChatCompletionMessage, choice.message, parsed=parsed)
+    return _copy_as(ParsedChoice, choice, message=message)
+
+
+def _parse_content(message: ChatCompletionMessage, cls: type[T]) -> T | None:
+    content = message.content
+    if message.refusal is not None or not content:
+        return None
+    try:
+        data = _converter.loads(content)
+    except ValueError:
+        raise OutputValidationError(
+            "the message content is not valid JSON", body=content[:_BODY_LIMIT]
+        ) from None
+    return structure_output(data, cls, body=content)
+
+
+def _copy_as(cls: type[C], obj: Any, **changes: Any) -> C:
+    """An instance of ``cls`` (a subclass of ``obj``'s class) with ``obj``'s fields."""
+    values = {a.alias: getattr(obj, a.name) for a in attrs.fields(type(obj)) if a.init}
+    values.update(changes)
+    return cls(**values)
+
+
+def _as_request_message(message: ParsedChatCompletionMessage[Any]) -> Any:
+    return _converter.to_wire(assistant_turn(message), ChatCompletionRequestAssistantMessage)
+
+
+# A parsed message may be appended to the next request's ``messages``, as a plain one can.
+_converter.register_adapter(ParsedChatCompletionMessage, _as_request_message)
+
+
+async def parse(
+    completions: AsyncCompletions, cls: type[T], params: dict[str, Any]
+) -> ParsedChatCompletion[T]:
+    """The call behind ``chat.completions.parse``; see there."""
+    completion = await completions.create(**params, response_format=response_format(cls))
+    return parse_completion(completion, cls)
+
+
+def parse_stream(
+    completions: AsyncCompletions, cls: type[T], params: dict[str, Any]
+) -> AsyncParseStream[T]:
+    """The call behind ``chat.completions.parse_stream``; see there."""
+    stream = completions.stream(**params, response_format=response_format(cls))
+    return AsyncParseStream(stream, cls)
+
+
+class AsyncParseStream(Generic[T]):
+    """The chunks of a Structured Outputs stream, then the parsed completion.
+
+    Iterate it for the chunks as they come (an async iterator and context
+    manager, like :class:`~gpt_async.AsyncStream`); :meth:`get_final_completion`
+    reads the rest and returns the :class:`ParsedChatCompletion`.
+    """
+
+    def __init__(self, stream: AsyncStream[ChatCompletionChunk], cls: type[T]) -> None:
+        self.stream = stream
+        self._cls = cls
+
+    @property
+    def response(self) -> HTTPResponse | None:
+        """The HTTP response (status and headers), once connected."""
+        return self.stream.response
+
+    @property
+    def chunks(self) -> list[ChatCompletionChunk]:
+        """Every chunk received so far."""
+        return self.stream.chunks
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> ChatCompletionChunk:
+        return await self.stream.__anext__()
+
+    async def aclose(self) -> None:
+        """Close the HTTP response; a stream not read to its end drops its connection."""
+        await self.stream.aclose()
+
+    async def __aenter__(self) -> Self:
+        await self.stream.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stream.aclose()
+
+    def __await__(self) -> Generator[Any, None, Self]:
+        """``await client.chat.completions.parse_stream(...)`` connects and returns it."""
+        return self.__aenter__().__await__()
+
+    async def get_final_completion(self) -> ParsedChatCompletion[T]:
+        """Read the rest of the stream, fold the chunks and parse the message.
+
+        Raises:
+            LengthFinishReasonError: The reply stopped at the token limit.
+            ContentFilterFinishReasonError: The content filter stopped the reply.
+            OutputValidationError: The content is not JSON or not the class.
+        """
+        return parse_completion(await self.stream.get_final_completion(), self._cls)
