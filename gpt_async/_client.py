@@ -552,8 +552,8 @@ class AsyncCompletions:
         return AsyncStream.deferred(self._client._send(body, options))
 
     async def parse(
-        self, *, response_format: type[_T], **params: Unpack[ParseParams]
-    ) -> ParsedChatCompletion[_T]:
+        self, *, response_format: type[T], **params: Unpack[ParseParams]
+    ) -> ParsedChatCompletion[T]:
         """Create a completion whose reply is an instance of ``response_format``.
 
         The attrs class's strict JSON Schema is sent as the ``response_format``
@@ -569,8 +569,8 @@ class AsyncCompletions:
         return await _parse.parse(self, response_format, dict(params))
 
     def parse_stream(
-        self, *, response_format: type[_T], **params: Unpack[ParseParams]
-    ) -> AsyncParseStream[_T]:
+        self, *, response_format: type[T], **params: Unpack[ParseParams]
+    ) -> AsyncParseStream[T]:
         """Like :meth:`parse`, streamed: ``async with ... as stream``, then iterate the
         chunks; ``await stream.get_final_completion()`` returns the parsed completion.
         """
@@ -607,7 +607,7 @@ class AsyncCompletions:
         )
 
 
-_T = TypeVar("_T")
+T = TypeVar("T")
 _OPTION_KEYS = frozenset({"timeout", "retries", "extra_headers", "extra_query", "extra_body"})
 
 

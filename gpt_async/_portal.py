@@ -10,7 +10,8 @@ call hands its coroutine to it and blocks until the result is back:
 * a call from the portal's own thread raises instead of deadlocking;
 * after ``os.fork()`` the child starts a fresh portal on first use (the parent's
   thread does not exist in the child, and its sockets must not be reused);
-* at interpreter exit the portal is stopped, so the process never hangs.
+* at interpreter exit the clients a script left open are closed and the portal is
+  stopped, so the process exits cleanly and never hangs.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ import concurrent.futures
 import contextlib
 import os
 import threading
+import weakref
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import anyio
 from anyio.from_thread import BlockingPortal
@@ -33,12 +35,17 @@ __all__ = ["run"]
 
 T = TypeVar("T")
 
+
+class _Closable(Protocol):
+    async def aclose(self) -> None: ...
+
 _lock = threading.Lock()
 _portal: BlockingPortal | None = None
 _loop: asyncio.AbstractEventLoop | None = None
 _portal_pid = 0
 _portal_thread: int | None = None
 _fork_orphans: list[object] = []
+_clients: weakref.WeakSet[_Closable] = weakref.WeakSet()
 _CANCEL_GRACE = 5.0
 _EXIT_GRACE = 2.0
 
@@ -110,11 +117,24 @@ def _reset_after_fork() -> None:
     _portal, _loop, _portal_pid, _portal_thread = None, None, 0, None
 
 
+def track(client: _Closable) -> None:
+    """Remember a client whose session lives on the portal, to close it at exit."""
+    _clients.add(client)
+
+
+async def _close_clients() -> None:
+    for client in list(_clients):
+        with contextlib.suppress(Exception):
+            await client.aclose()
+
+
 def _shutdown() -> None:
-    """Stop the portal at exit, cancelling what still runs; bounded, never hangs."""
+    """At exit: close the clients left open, stop the portal; bounded, never hangs."""
     global _portal
     portal, _portal = _portal, None
     if portal is not None and _portal_pid == os.getpid():
+        with contextlib.suppress(Exception):
+            portal.start_task_soon(_close_clients).result(timeout=_EXIT_GRACE)
         with contextlib.suppress(Exception):
             portal.start_task_soon(portal.stop, True).result(timeout=_EXIT_GRACE)
 

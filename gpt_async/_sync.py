@@ -112,6 +112,7 @@ class Gpt:
     def __init__(self, **options: Unpack[ClientOptions]) -> None:
         self._async = AsyncGpt(**options)
         self.chat = Chat(self._async)
+        _portal.track(self._async)
 
     @classmethod
     def azure(cls, **options: Any) -> Gpt:
@@ -119,6 +120,7 @@ class Gpt:
         client = cls.__new__(cls)
         client._async = AsyncGpt.azure(**options)
         client.chat = Chat(client._async)
+        _portal.track(client._async)
         return client
 
     @property
