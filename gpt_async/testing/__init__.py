@@ -39,13 +39,13 @@ from gpt_async.testing._server import (
 
 __all__ = [
     "DEFAULT_CREATED",
-    "SYSTEM_FINGERPRINT",
     "DefaultHandler",
     "FakeOpenAIServer",
     "Fault",
     "RawBytes",
     "RecordedRequest",
     "Reply",
+    "SYSTEM_FINGERPRINT",
     "ScriptItem",
     "StreamEvent",
     "StreamReply",

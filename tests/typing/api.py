@@ -1,0 +1,61 @@
+"""The public API as a type checker sees it: checked by ``mypy --strict``, never run."""
+
+from __future__ import annotations
+
+from typing_extensions import assert_type
+
+import gpt_async
+from gpt_async import AsyncGpt, AsyncStream, Gpt, Stream
+from gpt_async.models import components, errors, operations
+
+
+async def async_api() -> None:
+    async with AsyncGpt(api_key_auth="k", server_url="http://127.0.0.1:1/v1") as client:
+        completion = await client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=[{"role": "user", "content": "hi"}],
+            temperature=0.5,
+            stop=["\n"],
+            timeout=gpt_async.Timeout(total=5),
+            extra_body={"cache_prompt": False},
+        )
+        assert_type(completion, components.ChatCompletion)
+        content: str | None = completion.choices[0].message.content
+        stream = await client.chat.completions.create(
+            model=components.Model.GPT_4O_MINI,
+            messages=[components.ChatCompletionRequestUserMessage(content="hi")],
+            stream=True,
+        )
+        assert_type(stream, AsyncStream[components.ChatCompletionChunk])
+        async with stream:
+            async for chunk in stream:
+                assert_type(chunk, components.ChatCompletionChunk)
+        final = await stream.get_final_completion()
+        assert_type(final, components.ChatCompletion)
+        async with client.chat.completions.stream(model="m", messages=[]) as s2:
+            assert_type(s2, AsyncStream[components.ChatCompletionChunk])
+        res = await client.chat.create_chat_completion(
+            components.CreateChatCompletionRequest(messages=[], model=components.Two.GPT_3_5_TURBO)
+        )
+        assert_type(res, operations.CreateChatCompletionResponse)
+        print(content, res.create_chat_completion_response)
+
+
+def sync_api() -> None:
+    with Gpt(api_key_auth=lambda: "rotated", max_retries=0) as client:
+        completion = client.chat.completions.create(model="m", messages=[])
+        assert_type(completion, components.ChatCompletion)
+        stream = client.chat.completions.create(model="m", messages=[], stream=True)
+        assert_type(stream, Stream[components.ChatCompletionChunk])
+        with stream:
+            for chunk in stream:
+                assert_type(chunk, components.ChatCompletionChunk)
+        assert_type(stream.get_final_completion(), components.ChatCompletion)
+    try:
+        pass
+    except errors.SDKError as exc:
+        status: int = exc.status_code
+        request_id: str | None = exc.request_id
+        print(status, request_id)
+    config = gpt_async.RetryConfig(max_retries=3, backoff_scale=0)
+    print(config, gpt_async.to_dict(completion))
