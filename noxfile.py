@@ -14,9 +14,18 @@ nox.options.sessions = ["tests", "lint", "typecheck"]
 nox.options.error_on_missing_interpreters = False
 nox.options.reuse_existing_virtualenvs = True
 
-TEST_DEPS = ["pytest>=8", "hypothesis>=6.100", "jsonschema>=4.21", "trustme>=1.1", "pyyaml"]
+TEST_DEPS = [
+    "pytest>=8",
+    "hypothesis>=6.100",
+    "jsonschema>=4.21",
+    "trustme>=1.1",
+    "pyyaml",
+    "fastapi>=0.110",
+    "uvicorn>=0.29",
+    "selenium>=4.11",
+]
 LINT_DEPS = ["ruff>=0.6"]
-TYPE_DEPS = ["mypy>=1.11", "pytest>=8", "hypothesis>=6.100"]
+TYPE_DEPS = ["mypy>=1.11", "pytest>=8", "hypothesis>=6.100", "fastapi>=0.110"]
 
 
 @nox.session

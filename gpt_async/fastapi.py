@@ -54,8 +54,10 @@ from ._exceptions import (
     APIResponseValidationError,
     APITimeoutError,
     ClientStateError,
+    FinishReasonError,
     GptAsyncError,
     RequestValidationError,
+    SchemaError,
     SDKError,
 )
 from ._retry import parse_retry_after
@@ -136,7 +138,7 @@ def gpt_lifespan(
     return lifespan
 
 
-def get_gpt(request: Request) -> AsyncGpt:
+async def get_gpt(request: Request) -> AsyncGpt:
     """The dependency that returns the app's `AsyncGpt`.
 
     Raises:
@@ -145,7 +147,7 @@ def get_gpt(request: Request) -> AsyncGpt:
     return _from_state(request, STATE_ASYNC, AsyncGpt, "gpt_lifespan(...)")
 
 
-def get_sync_gpt(request: Request) -> Gpt:
+async def get_sync_gpt(request: Request) -> Gpt:
     """The dependency that returns the app's `Gpt`, for plain ``def`` endpoints.
 
     Raises:
@@ -183,7 +185,8 @@ async def stream_response(
     status (429, 5xx...), a body that is not an event stream, or an error event
     in place of the first chunk raises here, inside the endpoint, where
     `install_error_handlers` turns it into a proper HTTP answer instead of a
-    ``200`` stream that breaks at once.
+    ``200`` stream that breaks at once. (A client that leaves during that wait
+    is noticed when the first chunk arrives.)
 
     Args:
         stream: From ``create(stream=True)`` or ``completions.stream(...)``.
@@ -196,6 +199,7 @@ async def stream_response(
     Raises:
         GptAsyncError: The upstream failed before its first chunk (the stream is closed).
     """
+    _check_format(format)
     await stream.__aenter__()
     head = await stream._next_batch()
     return ChatStreamResponse(stream, format=format, headers=headers, head=head)
@@ -236,9 +240,7 @@ class ChatStreamResponse(StreamingResponse):
             status_code: The HTTP status.
             head: Chunks already taken from ``stream``, sent first.
         """
-        if format not in ("openai", "text"):
-            msg = f"format must be 'openai' or 'text', not {format!r}"
-            raise ValueError(msg)
+        _check_format(format)
         self.stream = stream
         self.format = format
         self._frames = _frames(stream, format, head)
@@ -276,6 +278,12 @@ class ChatStreamResponse(StreamingResponse):
         scope.cancel()
 
 
+def _check_format(format: str) -> None:
+    if format not in ("openai", "text"):
+        msg = f"format must be 'openai' or 'text', not {format!r}"
+        raise ValueError(msg)
+
+
 async def _frames(
     stream: AsyncStream[ChatCompletionChunk],
     format: StreamFormat,
@@ -292,7 +300,9 @@ async def _frames(
                 yield frame
     except APIError as exc:
         status, kind, message = _classify(exc)
-        logger.warning("upstream stream failed (answered as %s %s): %r", status, kind, exc)
+        logger.warning(
+            "upstream stream failed, sent as %s %s: %s: %s", status, kind, type(exc).__name__, exc
+        )
         error = {"error": {"message": message, "type": kind}}
         yield b"event: error\ndata: " + _converter.dumps(error) + b"\n\n"
         return
@@ -339,10 +349,12 @@ def error_response(exc: GptAsyncError) -> JSONResponse:
     `RateLimitError` (upstream 429)               429 + ``Retry-After``
     upstream 5xx, 401, 403                        502
     `APITimeoutError`                             504
-    `APIConnectionError`, a body that is not JSON 502
+    `APIConnectionError` (refused, reset, cut)    502
+    an unusable answer (not JSON, cut short)      502
     other upstream 4xx                            the same status
-    `RequestValidationError`                      400
+    `RequestValidationError` (bad input)          400
     `ClientStateError` (client closed)            503
+    anything else (`SchemaError`, tool loops)     500
     ============================================  =======================
 
     Args:
@@ -354,7 +366,7 @@ def error_response(exc: GptAsyncError) -> JSONResponse:
     """
     status, kind, message = _classify(exc)
     log = logger.warning if status < 500 else logger.error
-    log("gpt_async error answered as %s %s: %r", status, kind, exc)
+    log("answered %s %s for %s: %s", status, kind, type(exc).__name__, exc)
     headers = {}
     if status == 429 and isinstance(exc, SDKError) and exc.raw_response is not None:
         wait = parse_retry_after(exc.raw_response.headers)
@@ -370,9 +382,11 @@ def _classify(exc: GptAsyncError) -> tuple[int, str, str]:
         return _classify_status(exc.status_code)
     if isinstance(exc, APITimeoutError):
         return 504, "upstream_timeout", "The AI service did not answer in time."
-    if isinstance(exc, (APIConnectionError, APIResponseValidationError)):
-        return 502, "upstream_error", "The AI service could not be reached."
-    if isinstance(exc, RequestValidationError):
+    if isinstance(exc, APIConnectionError):
+        return 502, "upstream_error", "The connection to the AI service failed."
+    if isinstance(exc, (APIResponseValidationError, FinishReasonError)):
+        return 502, "upstream_error", "The AI service sent an unusable answer."
+    if isinstance(exc, RequestValidationError) and not isinstance(exc, SchemaError):
         return 400, "invalid_request", "The chat request is invalid."
     if isinstance(exc, ClientStateError):
         return 503, "unavailable", "The AI client is not available."

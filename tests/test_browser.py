@@ -170,7 +170,7 @@ def test_page_renders_the_reply_as_it_streams(
 ) -> None:
     """The page shows partial text while streaming, then exactly what the upstream sent."""
     pieces = ["Hello", ",", " wörld", " — ", "streamed", " token", " by", " token", ".\n", "Bye  ✓"]
-    upstream.enqueue(StreamReply.of_content(pieces, delay_between=0.08))
+    upstream.enqueue(StreamReply.of_content(pieces, delay_between=0.12))
     submit(browser, site, "Say hello slowly")
     state, seen = watch(browser, {"done", "error"})
     expected = "".join(pieces)

@@ -1,4 +1,4 @@
-"""The python blocks of docs/structured-outputs.md run against the testing server."""
+"""The README's structured-outputs section runs against the testing server as a fake model."""
 
 from __future__ import annotations
 
@@ -15,13 +15,17 @@ from gpt_async.testing import FakeOpenAIServer, Reply, ScriptItem, StreamReply
 
 pytestmark = pytest.mark.anyio
 
-DOC = Path(__file__).parent.parent / "docs" / "structured-outputs.md"
+README = Path(__file__).parent.parent / "README.md"
+SECTION = "## Structured outputs and tools"
 EVENT = {"name": "Science fair", "participants": ["Alice", "Bob"], "online": None}
 
 
 def code_blocks() -> list[str]:
-    """The python code blocks of the document, in order."""
-    return re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S)
+    """The python code blocks of the README's structured-outputs section, in order."""
+    text = README.read_text()
+    start = text.index(SECTION)
+    end = text.find("\n## ", start + len(SECTION))
+    return re.findall(r"```python\n(.*?)```", text[start : end if end > 0 else None], re.S)
 
 
 def message(**fields: Any) -> dict[str, Any]:
@@ -62,7 +66,7 @@ async def test_documented_examples_run(capsys: pytest.CaptureFixture[str]) -> No
         server.set_default(fake_model)
         namespace: dict[str, Any] = {"server_url": server.url, "__name__": "docs"}
         for block in blocks:
-            code = compile(block, str(DOC), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+            code = compile(block, str(README), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
             result = eval(code, namespace)
             if inspect.iscoroutine(result):
                 await result

@@ -15,7 +15,10 @@ from gpt_async.testing import ThreadedFakeOpenAIServer
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
-PYTHON_BLOCKS = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
+# The structured-outputs section needs a fake model and top-level await: it is run by
+# tests/test_docs_structured.py; every other block runs here as a plain script.
+_SCRIPTS = re.sub(r"## Structured outputs and tools\n.*?(?=\n## )", "", README, flags=re.DOTALL)
+PYTHON_BLOCKS = re.findall(r"```python\n(.*?)```", _SCRIPTS, flags=re.DOTALL)
 BASH_BLOCKS = re.findall(r"```bash\n(.*?)```", README, flags=re.DOTALL)
 
 

@@ -1,0 +1,44 @@
+"""Static typing of structured outputs and tools: checked by mypy, never run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+from typing_extensions import assert_type
+
+import gpt_async
+
+
+@attrs.define
+class Answer:
+    text: str
+
+
+async def parse_is_generic(client: gpt_async.AsyncGpt) -> None:
+    completion = await client.chat.completions.parse(
+        model="m", messages=[{"role": "user", "content": "hi"}], response_format=Answer
+    )
+    assert_type(completion, gpt_async.ParsedChatCompletion[Answer])
+    assert_type(completion.choices[0].message.parsed, Answer | None)
+    stream = client.chat.completions.parse_stream(model="m", messages=[], response_format=Answer)
+    final = await stream.get_final_completion()
+    assert_type(final.choices[0].message.parsed, Answer | None)
+    result = await client.chat.completions.run_tools(model="m", messages=[], tools=[len])
+    assert_type(result, gpt_async.ToolRunResult)
+
+
+def sync_parse_is_generic(client: gpt_async.Gpt) -> None:
+    completion = client.chat.completions.parse(model="m", messages=[], response_format=Answer)
+    assert_type(completion.choices[0].message.parsed, Answer | None)
+    with client.chat.completions.parse_stream(
+        model="m", messages=[], response_format=Answer
+    ) as stream:
+        assert_type(stream.get_final_completion().choices[0].message.parsed, Answer | None)
+
+
+def tools_are_typed() -> None:
+    assert_type(gpt_async.function_tool(Answer), gpt_async.FunctionTool[Answer])
+    assert_type(gpt_async.function_tool(Answer).parse_arguments("{}"), Answer)
+    tool = gpt_async.function_tool(sync_parse_is_generic)
+    assert_type(tool.parse_arguments("{}"), dict[str, Any])
