@@ -7,14 +7,22 @@ Two directions, each built once per class and cached:
   the way, so bad input fails here, before any I/O, with a
   :class:`~gpt_async.RequestValidationError` naming the field
   (``messages[2].content``). Unset fields are left out; an explicit ``None`` is
-  sent as ``null``; dicts are dispatched on their ``role``/``type`` tag; keys a dict
-  carries beyond the model's fields pass through untouched, for servers that
-  accept more than the spec.
+  sent as ``null``; enum members are sent as their plain string values; dicts are
+  dispatched on their ``role``/``type`` tag; keys a dict carries beyond the
+  model's fields pass through untouched, for servers that accept more than the
+  spec. The checks live in ``_wire.py``.
 * **In** (``structure``): the cattrs converter builds response models leniently:
   unknown keys are kept in the model's ``extra``, unknown enum values stay plain
   strings, missing optional fields take their defaults. A value that does not fit
   raises :class:`~gpt_async.APIResponseValidationError` with the JSON path
   (``$.choices[0].message.tool_calls[1].function``).
+
+Both directions run per request and per stream chunk, so each attrs class gets
+functions generated once from its fields (straight-line code, exact-type tests,
+direct slot stores). In, the generated function covers the shapes servers send;
+on anything else it gives up and cattrs' detailed hook for that class takes over,
+which either accepts the value leniently (a number where a string belongs) or
+raises the error with its path. Both are the hook of the one converter.
 
 ``to_dict`` is the inverse of ``structure`` (extras included), and ``dumps`` /
 ``loads`` use orjson when it is installed, the standard library otherwise, with
@@ -25,50 +33,86 @@ from __future__ import annotations
 
 import enum
 import json
-import math
+import re
 import types
 import typing
 from collections.abc import Callable, Mapping
-from functools import lru_cache
 from typing import Any, Literal, TypeVar, Union
 
 import attrs
 import cattrs
+from cattrs.cols import list_structure_factory
 from cattrs.gen import make_dict_structure_fn, override
 
 from ._exceptions import APIResponseValidationError, RequestValidationError
 from ._types import EXTRA_KEY, UNSET, _UnsetType
+from ._wire import Invalid, checker, describe, register_adapter, tag_of
+from .models._response import ChatCompletionMessage
 
-__all__ = ["dumps", "from_dict", "loads", "structure", "to_dict", "to_wire"]
+__all__ = [
+    "dumps",
+    "from_dict",
+    "loads",
+    "register_adapter",
+    "structure",
+    "to_dict",
+    "to_wire",
+]
 
 T = TypeVar("T")
-_Check = Callable[[Any], Any]
+_Hook = Callable[[Any, Any], Any]
 _NONE = type(None)
-_TAGS = ("role", "type")
+_UNSET_LITERAL: Any = Literal[UNSET]
 
+_orjson_dumps: Callable[[Any], bytes] | None
+_orjson_loads: Callable[[bytes | str], Any] | None
 try:
-    import orjson
+    from orjson import dumps as _orjson_dumps
+    from orjson import loads as _orjson_loads
 except ImportError:  # pragma: no cover - exercised by the no-orjson test session
-    orjson = None  # type: ignore[assignment]
+    _orjson_dumps = _orjson_loads = None
 
 
 # --------------------------------------------------------------------------- JSON
 
+# Where the two differ, the stdlib output is rewritten to orjson's: orjson writes 1e-05
+# as 0.00001 and 1e-07 as 1e-7 (``repr`` pads the exponent), and NaN and the infinities
+# as null. Strings are matched whole, so text that looks like a number is left alone.
+_ORJSON_DIFFERS = re.compile(rb'"(?:[^"\\]|\\.)*"|(-?)(\d)(?:\.(\d+))?e-(\d+)|(NaN|-?Infinity)')
+
+
+def _as_orjson(m: re.Match[bytes]) -> bytes:
+    if m.group(5) is not None:
+        return b"null"
+    if m.group(2) is None:
+        return m.group(0)
+    sign, digit, frac, exp = m.group(1), m.group(2), m.group(3) or b"", int(m.group(4))
+    if exp <= 5:
+        return b"%s0.%s%s%s" % (sign, b"0" * (exp - 1), digit, frac)
+    return b"%s%s%se-%d" % (sign, digit, b"." + frac if frac else b"", exp)
+
 
 def _std_dumps(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    out = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    if b"e-" in out or b"NaN" in out or b"Infinity" in out:
+        return _ORJSON_DIFFERS.sub(_as_orjson, out)
+    return out
 
 
 def dumps(value: Any) -> bytes:
     """Serialise a JSON-ready value to compact UTF-8 bytes.
 
+    NaN and the infinities are written as ``null`` (orjson's rule); ``to_wire`` has
+    already refused them in every field the spec types as a number.
+
     Raises:
         RequestValidationError: A string holds text UTF-8 cannot encode (a lone
-            surrogate), or a value is not JSON (NaN, an arbitrary object).
+            surrogate), or a value is not JSON (an arbitrary object, a key that is
+            not a string, an integer beyond 64 bits).
     """
     try:
-        if orjson is not None:
-            return orjson.dumps(value)
+        if _orjson_dumps is not None:
+            return _orjson_dumps(value)
         return _std_dumps(value)
     except (TypeError, ValueError) as exc:
         path, reason = _find_unencodable(value, "")
@@ -77,8 +121,8 @@ def dumps(value: Any) -> bytes:
 
 def loads(data: bytes | str) -> Any:
     """Parse JSON text; raises ``ValueError`` (a ``json.JSONDecodeError`` or orjson's)."""
-    if orjson is not None:
-        return orjson.loads(data)
+    if _orjson_loads is not None:
+        return _orjson_loads(data)
     return json.loads(data)
 
 
@@ -90,8 +134,8 @@ def _find_unencodable(value: Any, path: str) -> tuple[str, str]:
         except UnicodeEncodeError as exc:
             return path, f"text is not valid Unicode (lone surrogate at index {exc.start})"
         return "", ""
-    if isinstance(value, float) and not math.isfinite(value):
-        return path, f"{value!r} is not a JSON number"
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
+        return path, "integer out of the 64-bit range"
     items: Any = ()
     if isinstance(value, Mapping):
         for key in value:
@@ -112,24 +156,6 @@ def _find_unencodable(value: Any, path: str) -> tuple[str, str]:
 # ----------------------------------------------------------------- out: to the wire
 
 
-class _Invalid(Exception):
-    """Internal: a value failed its check; ``parts`` collects the path while unwinding."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        self.parts: list[str] = []
-
-
-def _fail(value: Any, expected: str) -> typing.NoReturn:
-    raise _Invalid(f"expected {expected}, got {_describe(value)}")
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, (str, int, float, bool, type(None))) and len(repr(value)) <= 40:
-        return f"{type(value).__name__} {value!r}"
-    return type(value).__name__
-
-
 def to_wire(value: Any, cls: type[Any], *, path: str = "") -> Any:
     """Check ``value`` (a ``cls`` instance or a dict shaped like one) and make it JSON-ready.
 
@@ -137,320 +163,33 @@ def to_wire(value: Any, cls: type[Any], *, path: str = "") -> Any:
         RequestValidationError: Naming the field, e.g. ``messages[0].role``.
     """
     try:
-        return _checker(cls)(value)
-    except _Invalid as exc:
-        parts = [path, *reversed(exc.parts)] if path else list(reversed(exc.parts))
-        raise RequestValidationError("".join(parts).lstrip("."), exc.reason) from None
+        return checker(cls)(value)
+    except Invalid as exc:
+        raise RequestValidationError(exc.path(path), exc.reason) from None
 
 
-def _check_str(v: Any) -> Any:
-    if isinstance(v, str):
-        return v
-    _fail(v, "a string")
+def _response_message_as_request(message: ChatCompletionMessage) -> dict[str, Any]:
+    """A response message, ready to be sent back as the assistant turn of the next request.
+
+    Only what the request's assistant message takes is kept: annotations and unknown
+    keys are response-only, and a previous audio answer is referenced by its id.
+    """
+    out: dict[str, Any] = {"role": "assistant", "content": message.content}
+    if message.refusal is not None:
+        out["refusal"] = message.refusal
+    if message.tool_calls:
+        out["tool_calls"] = message.tool_calls
+    if message.function_call is not None:
+        out["function_call"] = message.function_call
+    if message.audio is not None:
+        out["audio"] = {"id": message.audio.id}
+    return out
 
 
-def _check_int(v: Any) -> Any:
-    if isinstance(v, int) and v is not True and v is not False:
-        return v
-    _fail(v, "an integer")
+register_adapter(ChatCompletionMessage, _response_message_as_request)
 
 
-def _check_float(v: Any) -> Any:
-    if isinstance(v, (int, float)) and v is not True and v is not False:
-        if v != v or v in (math.inf, -math.inf):
-            _fail(v, "a finite number")
-        return v
-    _fail(v, "a number")
-
-
-def _check_bool(v: Any) -> Any:
-    if v is True or v is False:
-        return v
-    _fail(v, "a boolean")
-
-
-def _check_any(v: Any) -> Any:
-    return v
-
-
-_PRIMITIVE_CHECKS: dict[Any, _Check] = {
-    str: _check_str,
-    int: _check_int,
-    float: _check_float,
-    bool: _check_bool,
-    Any: _check_any,
-    object: _check_any,
-}
-
-
-@lru_cache(maxsize=None)
-def _checker(tp: Any) -> _Check:
-    """Build (once per type) the function that checks a value of ``tp`` and returns its JSON."""
-    if tp in _PRIMITIVE_CHECKS:
-        return _PRIMITIVE_CHECKS[tp]
-    origin = typing.get_origin(tp)
-    if origin in (Union, types.UnionType):
-        return _union_checker(tp)
-    if origin is Literal:
-        return _literal_checker(typing.get_args(tp))
-    if origin in (list, typing.Sequence, tuple):
-        return _list_checker(typing.get_args(tp)[0])
-    if origin in (dict, Mapping):
-        return _dict_checker(typing.get_args(tp)[1])
-    if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return _enum_checker(tp)
-    if attrs.has(tp):
-        return _class_checker(tp)
-    if tp is _NONE:
-        return _union_checker(typing.Optional[Any])  # only reached via unions
-    raise TypeError(f"no wire checker for {tp!r}")  # a bug in the models, not user input
-
-
-def _literal_checker(values: tuple[Any, ...]) -> _Check:
-    allowed = frozenset(values)
-    expected = " or ".join(repr(v) for v in values)
-
-    def check(v: Any) -> Any:
-        if isinstance(v, str) and v in allowed:
-            return str(v)
-        _fail(v, expected)
-
-    return check
-
-
-def _enum_checker(enum_cls: type[enum.Enum]) -> _Check:
-    # Request enums stay open: a server may accept values newer than this SDK.
-    def check(v: Any) -> Any:
-        if isinstance(v, enum.Enum):
-            return v.value
-        if isinstance(v, str):
-            return v
-        _fail(v, f"a {enum_cls.__name__} or string")
-
-    return check
-
-
-def _list_checker(item_tp: Any) -> _Check:
-    item = _checker(item_tp)
-
-    def check(v: Any) -> Any:
-        if not isinstance(v, (list, tuple)):
-            _fail(v, "a list")
-        out = []
-        for i, x in enumerate(v):
-            try:
-                out.append(item(x))
-            except _Invalid as exc:
-                exc.parts.append(f"[{i}]")
-                raise
-        return out
-
-    return check
-
-
-def _dict_checker(value_tp: Any) -> _Check:
-    item = _checker(value_tp)
-
-    def check(v: Any) -> Any:
-        if not isinstance(v, Mapping):
-            _fail(v, "an object (dict)")
-        out = {}
-        for k, x in v.items():
-            if not isinstance(k, str):
-                _fail(k, "string keys")
-            try:
-                out[k] = item(x)
-            except _Invalid as exc:
-                exc.parts.append(f".{k}")
-                raise
-        return out
-
-    return check
-
-
-def _union_checker(tp: Any) -> _Check:
-    members = [m for m in typing.get_args(tp) if m is not _UnsetType and m != _unset_literal()]
-    allow_none = _NONE in members
-    members = [m for m in members if m is not _NONE]
-    classes = [m for m in members if attrs.has(m)]
-    others = [(_predicate(m), _checker(m)) for m in members if not attrs.has(m)]
-    dispatch = _class_dispatch(classes) if classes else None
-    expected = " or ".join(_type_name(m) for m in [*members, *([_NONE] if allow_none else [])])
-
-    def check(v: Any) -> Any:
-        if v is None:
-            if allow_none:
-                return None
-            _fail(v, expected)
-        if dispatch is not None and (attrs.has(type(v)) or isinstance(v, Mapping)):
-            return dispatch(v)
-        for accepts, checker in others:
-            if accepts(v):
-                return checker(v)
-        _fail(v, expected)
-
-    return check
-
-
-@lru_cache(maxsize=1)
-def _unset_literal() -> Any:
-    return Literal[UNSET]
-
-
-def _predicate(tp: Any) -> Callable[[Any], bool]:
-    """A cheap test of whether a value is meant as ``tp`` inside a union."""
-    origin = typing.get_origin(tp)
-    if origin in (list, typing.Sequence, tuple):
-        return lambda v: isinstance(v, (list, tuple))
-    if origin in (dict, Mapping):
-        return lambda v: isinstance(v, Mapping)
-    if tp is float:
-        return lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
-    if tp is int:
-        return lambda v: isinstance(v, int) and not isinstance(v, bool)
-    if tp is bool:
-        return lambda v: isinstance(v, bool)
-    if tp in (Any, object):
-        return lambda v: True
-    # str, enums and string literals
-    return lambda v: isinstance(v, str)
-
-
-def _type_name(tp: Any) -> str:
-    if tp is _NONE:
-        return "None"
-    if typing.get_origin(tp) is Literal:
-        return " or ".join(repr(v) for v in typing.get_args(tp))
-    origin = typing.get_origin(tp)
-    if origin is not None:
-        return getattr(origin, "__name__", str(origin))
-    return getattr(tp, "__name__", str(tp))
-
-
-def _tag_of(cls: type[Any]) -> tuple[str, str] | None:
-    """The discriminator of a model: its ``role`` or ``type`` field and that field's value."""
-    for a in attrs.fields(cls):
-        if a.name in _TAGS and isinstance(a.default, str):
-            value = a.default.value if isinstance(a.default, enum.Enum) else a.default
-            return a.name, value
-    return None
-
-
-_ADAPTERS: dict[type[Any], Callable[[Any], Any]] = {}
-
-
-def register_adapter(cls: type[Any], adapt: Callable[[Any], Any]) -> None:
-    """Accept instances of ``cls`` wherever a union expects a model (e.g. a response
-    message appended to the next request's ``messages``): ``adapt`` turns one into a
-    dict that the union then checks."""
-    _ADAPTERS[cls] = adapt
-    _checker.cache_clear()
-
-
-def _class_dispatch(classes: list[type[Any]]) -> _Check:
-    by_type = {c: _checker(c) for c in classes}
-    tags = {c: _tag_of(c) for c in classes}
-    tag_field = next((t[0] for t in tags.values() if t), None)
-    by_tag = {t[1]: by_type[c] for c, t in tags.items() if t}
-    single = by_type[classes[0]] if len(classes) == 1 else None
-    names = " or ".join(repr(t[1]) for t in tags.values() if t)
-
-    def check(v: Any) -> Any:
-        checker = by_type.get(type(v))
-        if checker is not None:
-            return checker(v)
-        adapt = _ADAPTERS.get(type(v))
-        if adapt is not None:
-            v = adapt(v)
-        if single is not None:
-            return single(v)
-        if not isinstance(v, Mapping):
-            _fail(v, " or ".join(c.__name__ for c in classes))
-        tag = v.get(tag_field) if tag_field else None
-        checker = by_tag.get(tag.value if isinstance(tag, enum.Enum) else tag)  # type: ignore[arg-type]
-        if checker is None:
-            exc = _Invalid(
-                f"missing {tag_field!r}; expected one of {names}"
-                if tag is None
-                else f"unknown {tag_field} {tag!r}; expected one of {names}"
-            )
-            exc.parts.append(f".{tag_field}")
-            raise exc
-        return checker(v)
-
-    return check
-
-
-def _class_checker(cls: type[Any]) -> _Check:
-    hints = typing.get_type_hints(cls)
-    fields = [
-        (a.name, _FieldCheck(hints[a.name]), a.default is attrs.NOTHING)
-        for a in attrs.fields(cls)
-        if not a.metadata.get(EXTRA_KEY)
-    ]
-    tag = _tag_of(cls)
-    known = frozenset(name for name, _, _ in fields)
-
-    def from_instance(v: Any) -> dict[str, Any]:
-        out = {}
-        for name, check, _ in fields:
-            x = getattr(v, name)
-            if x is not UNSET:
-                out[name] = check(x, name)
-        return out
-
-    def from_mapping(v: Mapping[str, Any]) -> dict[str, Any]:
-        out = {k: x for k, x in v.items() if k not in known}  # passed through as given
-        for name, check, required in fields:
-            x = v.get(name, UNSET)
-            if x is UNSET:
-                if required and not (tag and name == tag[0]):
-                    exc = _Invalid("is required")
-                    exc.parts.append(f".{name}")
-                    raise exc
-                if tag and name == tag[0]:
-                    out[name] = tag[1]
-                continue
-            out[name] = check(x, name)
-        return out
-
-    def check(v: Any) -> Any:
-        if isinstance(v, cls):
-            out = from_instance(v)
-        elif isinstance(v, Mapping):
-            out = from_mapping(v)
-        else:
-            _fail(v, f"a {cls.__name__} or a dict")
-        if tag is not None and out.get(tag[0]) != tag[1]:
-            exc = _Invalid(f"must be {tag[1]!r} for {cls.__name__}")
-            exc.parts.append(f".{tag[0]}")
-            raise exc
-        return out
-
-    return check
-
-
-class _FieldCheck:
-    """A field's checker that adds the field's name to the path of a failure."""
-
-    __slots__ = ("_check", "_tp")
-
-    def __init__(self, tp: Any) -> None:
-        self._tp = tp
-        self._check: _Check | None = None
-
-    def __call__(self, v: Any, name: str) -> Any:
-        check = self._check
-        if check is None:  # built lazily: models refer to each other recursively
-            check = self._check = _checker(self._tp)
-        try:
-            return check(v)
-        except _Invalid as exc:
-            exc.parts.append(f".{name}")
-            raise
-
-
-# ------------------------------------------------------------ in: from the wire
+# ------------------------------------------------------- in: the detailed hooks
 
 
 def _structure_str(v: Any, _: Any) -> str:
@@ -458,7 +197,7 @@ def _structure_str(v: Any, _: Any) -> str:
         return v
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         return str(v)  # servers send numeric codes where the spec says string
-    raise TypeError(f"expected a string, got {_describe(v)}")
+    raise TypeError(f"expected a string, got {describe(v)}")
 
 
 def _structure_int(v: Any, _: Any) -> int:
@@ -466,19 +205,19 @@ def _structure_int(v: Any, _: Any) -> int:
         return v
     if isinstance(v, float) and v.is_integer():
         return int(v)
-    raise TypeError(f"expected an integer, got {_describe(v)}")
+    raise TypeError(f"expected an integer, got {describe(v)}")
 
 
 def _structure_float(v: Any, _: Any) -> float:
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         return v
-    raise TypeError(f"expected a number, got {_describe(v)}")
+    raise TypeError(f"expected a number, got {describe(v)}")
 
 
 def _structure_bool(v: Any, _: Any) -> bool:
     if isinstance(v, bool):
         return v
-    raise TypeError(f"expected a boolean, got {_describe(v)}")
+    raise TypeError(f"expected a boolean, got {describe(v)}")
 
 
 def _structure_any(v: Any, _: Any) -> Any:
@@ -489,23 +228,45 @@ def _is_union(tp: Any) -> bool:
     return typing.get_origin(tp) in (Union, types.UnionType)
 
 
-def _make_converter() -> cattrs.Converter:
+def _is_enum(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, enum.Enum)
+
+
+def _union_members(tp: Any) -> list[Any]:
+    """The members of a union that a JSON value can be (``Unset`` is never on the wire)."""
+    return [m for m in typing.get_args(tp) if m is not _UnsetType and m != _UNSET_LITERAL]
+
+
+def _make_converter(*, fast: bool = True) -> cattrs.Converter:
+    """The converter; ``fast=False`` leaves out the generated code (the tests' reference)."""
     conv = cattrs.Converter(detailed_validation=True, forbid_extra_keys=False)
     conv.register_structure_hook(str, _structure_str)
     conv.register_structure_hook(int, _structure_int)
     conv.register_structure_hook(float, _structure_float)
     conv.register_structure_hook(bool, _structure_bool)
     conv.register_structure_hook(Any, _structure_any)
-    conv.register_structure_hook_func(
-        lambda t: isinstance(t, type) and issubclass(t, enum.Enum), _structure_open_enum
-    )
+    conv.register_structure_hook_func(_is_enum, _structure_open_enum)
     conv.register_structure_hook_factory(_is_union, lambda t: _union_structurer(conv, t))
-    conv.register_structure_hook_factory(attrs.has, lambda cl: _class_structurer(conv, cl))
-    conv.register_unstructure_hook_factory(attrs.has, lambda cl: _class_unstructurer(conv, cl))
-    conv.register_unstructure_hook_func(
-        lambda t: isinstance(t, type) and issubclass(t, enum.Enum), lambda v: v.value
-    )
+    conv.register_structure_hook_factory(_is_list, lambda t: _list_structurer(conv, t))
+    conv.register_structure_hook_factory(attrs.has, lambda cl: _class_hook(conv, cl, fast))
+    conv.register_unstructure_hook_factory(attrs.has, _class_unstructurer)
+    conv.register_unstructure_hook_func(_is_enum, lambda v: v.value)
     return conv
+
+
+def _is_list(tp: Any) -> bool:
+    return tp is list or typing.get_origin(tp) is list
+
+
+def _list_structurer(conv: cattrs.Converter, tp: Any) -> _Hook:
+    base = list_structure_factory(tp, conv)
+
+    def structure_list(v: Any, _: Any) -> Any:
+        if not isinstance(v, list):  # cattrs alone would take a string or an object's keys
+            raise TypeError(f"expected a list, got {describe(v)}")
+        return base(v, _)
+
+    return structure_list
 
 
 def _structure_open_enum(v: Any, tp: type[enum.Enum]) -> Any:
@@ -514,18 +275,32 @@ def _structure_open_enum(v: Any, tp: type[enum.Enum]) -> Any:
     except ValueError:
         if isinstance(v, str):
             return v  # an enum value newer than this SDK: kept as the plain string
-        raise TypeError(f"expected a {tp.__name__} string, got {_describe(v)}") from None
+        raise TypeError(f"expected a {tp.__name__} string, got {describe(v)}") from None
 
 
-def _class_structurer(conv: cattrs.Converter, cl: type[Any]) -> Callable[[Any, Any], Any]:
-    extra = next((a.name for a in attrs.fields(cl) if a.metadata.get(EXTRA_KEY)), None)
+def _class_hook(conv: cattrs.Converter, cl: type[Any], fast_path: bool) -> _Hook:
+    """The converter's hook for a model: the generated fast path, else the detailed one."""
+    fast = _fast_structurer(cl) if fast_path else _detailed_only
+    detailed = _class_structurer(conv, cl)
+
+    def structure_cl(v: Any, _: Any) -> Any:
+        try:
+            return fast(v)
+        except Exception:  # any doubt: the detailed hook decides, or explains
+            return detailed(v, _)
+
+    return structure_cl
+
+
+def _class_structurer(conv: cattrs.Converter, cl: type[Any]) -> _Hook:
+    extra = _extra_field(cl)
     overrides = {extra: override(omit=True)} if extra else {}
     base = make_dict_structure_fn(cl, conv, **overrides)  # type: ignore[arg-type]
     known = frozenset(a.name for a in attrs.fields(cl) if a.name != extra)
 
     def structure_cl(v: Any, _: Any) -> Any:
         if not isinstance(v, dict):
-            raise TypeError(f"expected an object, got {_describe(v)}")
+            raise TypeError(f"expected an object, got {describe(v)}")
         obj = base(v, cl)
         if extra is not None and not known.issuperset(v):
             setattr(obj, extra, {k: x for k, x in v.items() if k not in known})
@@ -534,17 +309,21 @@ def _class_structurer(conv: cattrs.Converter, cl: type[Any]) -> Callable[[Any, A
     return structure_cl
 
 
-def _union_structurer(conv: cattrs.Converter, tp: Any) -> Callable[[Any, Any], Any]:
-    members = [m for m in typing.get_args(tp) if m is not _UnsetType and m != _unset_literal()]
+def _extra_field(cl: type[Any]) -> str | None:
+    return next((a.name for a in attrs.fields(cl) if a.metadata.get(EXTRA_KEY)), None)
+
+
+def _union_structurer(conv: cattrs.Converter, tp: Any) -> _Hook:
+    members = _union_members(tp)
     allow_none = _NONE in members
     members = [m for m in members if m is not _NONE]
     classes = [m for m in members if attrs.has(m)]
-    tags = {c: _tag_of(c) for c in classes}
+    tags = {c: tag_of(c) for c in classes}
     tag_field = next((t[0] for t in tags.values() if t), None)
     by_tag = {t[1]: c for c, t in tags.items() if t}
-    strings = [m for m in members if _predicate(m)("") and m not in (Any, object)]
+    strings = [m for m in members if _is_stringish(m)]
     others = [m for m in members if not attrs.has(m) and m not in strings]
-    expected = " or ".join(_type_name(m) for m in members)
+    expected = " or ".join(getattr(m, "__name__", str(m)) for m in members)
 
     def structure_union(v: Any, _: Any) -> Any:
         if v is None:
@@ -552,23 +331,41 @@ def _union_structurer(conv: cattrs.Converter, tp: Any) -> Callable[[Any, Any], A
                 return None
             raise TypeError(f"expected {expected}, got None")
         if isinstance(v, str) and strings:
-            return _structure_string_member(conv, strings, v)
+            return _structure_string_member(strings, v)
         if isinstance(v, dict) and classes:
             if len(classes) == 1:
                 return conv.structure(v, classes[0])
             cls = by_tag.get(v.get(tag_field))  # type: ignore[arg-type]
             return v if cls is None else conv.structure(v, cls)  # unknown kinds stay dicts
         for m in others:
-            if _predicate(m)(v):
+            if _accepts(m, v):
                 return conv.structure(v, m)
-        raise TypeError(f"expected {expected}, got {_describe(v)}")
+        raise TypeError(f"expected {expected}, got {describe(v)}")
 
     return structure_union
 
 
-def _structure_string_member(conv: cattrs.Converter, members: list[Any], v: str) -> Any:
+def _is_stringish(tp: Any) -> bool:
+    return tp is str or _is_enum(tp) or typing.get_origin(tp) is Literal
+
+
+def _accepts(tp: Any, v: Any) -> bool:
+    """Whether a (non-string) union member is the one meant for ``v``."""
+    origin = typing.get_origin(tp)
+    if origin in (list, typing.Sequence, tuple):
+        return isinstance(v, list)
+    if origin in (dict, Mapping):
+        return isinstance(v, dict)
+    if tp in (int, float):
+        return isinstance(v, (int, float) if tp is float else int) and not isinstance(v, bool)
+    if tp is bool:
+        return isinstance(v, bool)
+    return tp in (Any, object)
+
+
+def _structure_string_member(members: list[Any], v: str) -> Any:
     for m in members:
-        if isinstance(m, type) and issubclass(m, enum.Enum):
+        if _is_enum(m):
             try:
                 return m(v)
             except ValueError:
@@ -578,26 +375,233 @@ def _structure_string_member(conv: cattrs.Converter, members: list[Any], v: str)
     return v  # an open string: ``str`` itself, or a value newer than this SDK
 
 
-def _class_unstructurer(conv: cattrs.Converter, cl: type[Any]) -> Callable[[Any], Any]:
-    names = [a.name for a in attrs.fields(cl) if not a.metadata.get(EXTRA_KEY)]
-    extra = next((a.name for a in attrs.fields(cl) if a.metadata.get(EXTRA_KEY)), None)
-    unstructure = conv.unstructure
+# ---------------------------------------------------------- in: the fast path
 
-    def unstructure_cl(obj: Any) -> dict[str, Any]:
-        out = {}
-        for name in names:
-            v = getattr(obj, name)
-            if v is not UNSET:
-                out[name] = unstructure(v)
-        if extra is not None:
-            for k, v in getattr(obj, extra).items():
-                out.setdefault(k, v)
-        return out
 
-    return unstructure_cl
+class _Mismatch(Exception):
+    """The fast path met a value it leaves to the detailed hook."""
 
+
+def _mismatch() -> typing.NoReturn:
+    raise _Mismatch
+
+
+# One namespace for every generated structure function: they call each other by name,
+# so a model that (indirectly) contains itself needs no special case.
+_FAST_NS: dict[str, Any] = {"_mm": _mismatch, "_M": object(), "_new": object.__new__}
+_FAST_NAMES: dict[Any, str] = {}
+
+
+def _fast_structurer(cl: type[Any]) -> Callable[[Any], Any]:
+    fn: Callable[[Any], Any] = _FAST_NS[_fast_name(cl)]
+    return fn
+
+
+def _fast_name(cl: type[Any]) -> str:
+    name = _FAST_NAMES.get(cl)
+    if name is None:
+        name = _FAST_NAMES[cl] = f"s{len(_FAST_NAMES)}_{cl.__name__}"
+        _FAST_NS[name] = _generate_structurer(cl, name)
+    return name
+
+
+def _ns_name(value: Any) -> str:
+    """Put a constant into the generated code's namespace; returns the name to use."""
+    name = f"k{len(_FAST_NS)}"
+    _FAST_NS[name] = value
+    return name
+
+
+def _sets_slots_directly(cl: type[Any]) -> bool:
+    """Whether a model can be built by storing its fields: nothing runs in its ``__init__``."""
+    own_setattr: Any = cl.__setattr__  # attrs adds one when a field validates or converts
+    return (
+        own_setattr is object.__setattr__
+        and "__slots__" in vars(cl)
+        and not hasattr(cl, "__attrs_post_init__")
+        and not hasattr(cl, "__attrs_pre_init__")
+        and all(a.validator is None and a.converter is None for a in attrs.fields(cl))
+    )
+
+
+def _generate_structurer(cl: type[Any], name: str) -> Callable[[Any], Any]:
+    """``def f(d)``: a model from a dict of exactly the expected JSON types, else ``_Mismatch``."""
+    hints = typing.get_type_hints(cl)
+    extra = _extra_field(cl)
+    fields = [a for a in attrs.fields(cl) if a.name != extra]
+    direct = _sets_slots_directly(cl)
+    cls = _ns_name(cl)
+    lines = [f"def {name}(d):", "    if type(d) is not dict: _mm()"]
+    if direct:
+        lines.append(f"    o = _new({cls})")
+    targets = []
+    for a in fields:
+        if isinstance(a.default, attrs.Factory):  # type: ignore[arg-type]
+            if a.default.takes_self:
+                return _detailed_only
+            missing = f"{_ns_name(a.default.factory)}()"
+        elif a.default is attrs.NOTHING:
+            missing = "_mm()"
+        else:
+            missing = _ns_name(a.default)
+        target = f"o.{a.name}" if direct else f"f_{a.name}"
+        targets.append(target)
+        expr = _fast_expr(hints[a.name], "v", 0)
+        if a.default is None and _NONE in _union_members(hints[a.name]):
+            # Missing and null mean the same here; ``expr`` already takes None.
+            lines += [f"    v = d.get({a.name!r})", f"    {target} = {expr}"]
+        else:
+            lines += [
+                f"    v = d.get({a.name!r}, _M)",
+                f"    {target} = {missing} if v is _M else {expr}",
+            ]
+    if extra is not None:
+        known = _ns_name(frozenset(a.name for a in fields))
+        unknown = f"{{k: x for k, x in d.items() if k not in {known}}}"
+        extra_expr = f"{{}} if {known}.issuperset(d) else {unknown}"
+        target = f"o.{extra}" if direct else f"f_{extra}"
+        lines.append(f"    {target} = {extra_expr}")
+        fields = [*fields, attrs.fields_dict(cl)[extra]]
+        targets.append(target)
+    if direct:
+        lines.append("    return o")
+    else:
+        args = ", ".join(f"{a.name}={t}" for a, t in zip(fields, targets, strict=True))
+        lines.append(f"    return {cls}({args})")
+    exec("\n".join(lines), _FAST_NS)  # noqa: S102 - source built from field names and types
+    fn: Callable[[Any], Any] = _FAST_NS.pop(name)
+    return fn
+
+
+def _detailed_only(_: Any) -> typing.NoReturn:
+    raise _Mismatch
+
+
+_EXACT = {
+    str: "({v} if type({v}) is str else _mm())",
+    int: "({v} if type({v}) is int else _mm())",
+    float: "({v} if type({v}) is float or type({v}) is int else _mm())",
+    bool: "({v} if {v} is True or {v} is False else _mm())",
+}
+
+
+def _fast_expr(tp: Any, v: str, depth: int) -> str:
+    """An expression that structures the JSON value in variable ``v`` as ``tp``, or mismatches.
+
+    ``v`` may be evaluated more than once, so it is always a plain name.
+    """
+    if tp in _EXACT:
+        return _EXACT[tp].format(v=v)
+    if tp in (Any, object):
+        return v
+    if attrs.has(tp):
+        return f"{_fast_name(tp)}({v})"
+    if _is_enum(tp):
+        lookup = _ns_name(tp._value2member_map_.get)
+        return f"({lookup}({v}, {v}) if type({v}) is str else _mm())"
+    origin = typing.get_origin(tp)
+    if origin is list:
+        x = f"x{depth}"
+        item = _fast_expr(typing.get_args(tp)[0], x, depth + 1)
+        return f"([{item} for {x} in {v}] if type({v}) is list else _mm())"
+    if origin is dict and typing.get_args(tp)[0] is str:
+        k, x = f"k{depth}", f"x{depth}"
+        item = _fast_expr(typing.get_args(tp)[1], x, depth + 1)
+        key = f"({k} if type({k}) is str else _mm())"
+        return f"({{{key}: {item} for {k}, {x} in {v}.items()}} if type({v}) is dict else _mm())"
+    if origin is Literal and all(type(a) is str for a in typing.get_args(tp)):
+        allowed = _ns_name(frozenset(typing.get_args(tp)))
+        return f"({v} if type({v}) is str and {v} in {allowed} else _mm())"
+    if origin in (Union, types.UnionType):
+        return _fast_union_expr(tp, v, depth)
+    return f"_conv({v}, {_ns_name(tp)})"  # anything else: through the converter's hook
+
+
+def _fast_union_expr(tp: Any, v: str, depth: int) -> str:
+    members = _union_members(tp)
+    rest = [m for m in members if m is not _NONE]
+    inner = _fast_members_expr(tp, rest, v, depth)
+    return f"(None if {v} is None else {inner})" if _NONE in members else inner
+
+
+def _fast_members_expr(tp: Any, rest: list[Any], v: str, depth: int) -> str:
+    if len(rest) == 1:
+        return _fast_expr(rest[0], v, depth)
+    enums = [m for m in rest if _is_enum(m)]
+    if len(enums) == 1 and set(rest) == {str, enums[0]}:  # an open enum: the detailed rule too
+        return _fast_expr(enums[0], v, depth)
+    if set(rest) == {str, int}:
+        return f"({v} if type({v}) is str or type({v}) is int else _mm())"
+    tags = [tag_of(m) if attrs.has(m) else None for m in rest]
+    if all(tags) and len({t[0] for t in tags if t}) == 1:
+        t = f"t{depth}"
+        tag_field = tags[0][0]  # type: ignore[index]
+        branches = " ".join(
+            f"{_fast_name(m)}({v}) if {t} == {tag[1]!r} else"
+            for m, tag in zip(rest, tags, strict=True)
+            if tag
+        )
+        # An unknown kind stays the dict it is, as in the detailed hook.
+        keep = f"{v} if {t} is None or type({t}) is str else _mm()"
+        pick = f"({branches} {keep})"
+        return f"({pick} if type({v}) is dict and ({t} := {v}.get({tag_field!r}), 1) else _mm())"
+    return f"_conv({v}, {_ns_name(tp)})"
+
+
+# ----------------------------------------------------------------- to_dict
+
+
+def _class_unstructurer(cl: type[Any]) -> Callable[[Any], Any]:
+    """``def u(o)``: the JSON-ready dict of a model, generated once per class.
+
+    Unset request fields and response fields that are ``None`` by default are left out.
+    """
+    extra = _extra_field(cl)
+    lines = ["def u(o):", "    out = {}"]
+    for a in attrs.fields(cl):
+        if a.name != extra:
+            # A None that is also the default is left out, as servers leave it out: the
+            # dict stays small (streams relayed to browsers) and structures back equal.
+            skip = "None" if a.default is None else "UNSET"
+            lines += [
+                f"    v = o.{a.name}",
+                f"    if v is not {skip}:",
+                f"        out[{a.name!r}] = v if type(v) in _S else _uv(v)",
+            ]
+    if extra is not None:
+        lines += [f"    for k, x in o.{extra}.items():", "        out.setdefault(k, x)"]
+    lines.append("    return out")
+    namespace: dict[str, Any] = {"UNSET": UNSET, "_S": _SCALARS, "_uv": _unstructure_value}
+    exec("\n".join(lines), namespace)  # noqa: S102 - source built from field names only
+    fn: Callable[[Any], Any] = namespace["u"]
+    return fn
+
+
+_SCALARS = frozenset({str, int, float, bool, _NONE})
+_UNSTRUCTURE_HOOKS: dict[type[Any], Callable[[Any], Any]] = {}
+
+
+def _unstructure_value(v: Any) -> Any:
+    t = type(v)
+    if t in _SCALARS:
+        return v
+    if t is list:
+        return [_unstructure_value(x) for x in v]
+    if t is dict:
+        return {k: _unstructure_value(x) for k, x in v.items()}
+    if isinstance(v, enum.Enum):  # before the converter: its ``str`` hook takes StrEnums as is
+        return v.value
+    hook = _UNSTRUCTURE_HOOKS.get(t)
+    if hook is None:
+        hook = _UNSTRUCTURE_HOOKS[t] = _CONVERTER.get_unstructure_hook(t)
+    return hook(v)
+
+
+# ----------------------------------------------------------------- entry points
 
 _CONVERTER = _make_converter()
+_FAST_NS["_conv"] = _CONVERTER.structure
+_HOOKS: dict[Any, _Hook] = {}
 
 
 def structure(data: Any, cls: type[T]) -> T:
@@ -606,13 +610,17 @@ def structure(data: Any, cls: type[T]) -> T:
     Raises:
         APIResponseValidationError: The data does not fit ``cls``; ``path`` names where.
     """
+    hook = _HOOKS.get(cls)
+    if hook is None:
+        hook = _HOOKS[cls] = _CONVERTER.get_structure_hook(cls)
     try:
-        return _CONVERTER.structure(data, cls)
+        result: T = hook(data, cls)
     except Exception as exc:  # cattrs raises exception groups and plain errors alike
         path, reason = _first_error(exc)
         raise APIResponseValidationError(
             f"response does not fit {cls.__name__}: {reason} at {path}", path=path
         ) from None
+    return result
 
 
 def _first_error(exc: BaseException) -> tuple[str, str]:
@@ -631,4 +639,4 @@ def from_dict(cls: type[T], data: Any) -> T:
 
 def to_dict(obj: Any) -> Any:
     """The JSON-ready dict of a model: unset fields left out, unknown keys (``extra``) kept."""
-    return _CONVERTER.unstructure(obj)
+    return _unstructure_value(obj)

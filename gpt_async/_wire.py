@@ -23,7 +23,7 @@ import attrs
 
 from ._types import EXTRA_KEY, UNSET, _UnsetType
 
-__all__ = ["Invalid", "checker", "register_adapter"]
+__all__ = ["Invalid", "checker", "describe", "register_adapter", "tag_of"]
 
 _Check = Callable[[Any], Any]
 _NONE = type(None)
@@ -238,6 +238,8 @@ def _union_checker(tp: Any) -> _Check:
                 return check(v)
         _fail(v, expected)
 
+    if dispatch is not None and not others and not allow_none:
+        return dispatch  # models only (the messages, the content parts): no lookup first
     by_type = _exact_type_table(others, dispatch, classes, allow_none)
 
     def check_union(v: Any) -> Any:
@@ -352,7 +354,7 @@ def _class_dispatch(classes: list[type[Any]]) -> _Check:
         if single is not None:
             return single(v)
         if not isinstance(v, Mapping):
-            _fail(v, " or ".join(c.__name__ for c in classes))
+            _fail(v, f"an object (a dict or a model) with {tag_field} {names}")
         tag = v.get(tag_field)
         check = by_tag.get(_plain_str(tag)) if isinstance(tag, str) else None
         if check is None:
@@ -431,8 +433,12 @@ def _field_check(name: str, tp: Any) -> _Check:
     """A field's check that adds ``.name`` to the path of a failure."""
     check = checker(tp)
     part = f".{name}"
+    exact = _strip_unset(tp)
+    exact = exact if exact in (str, int) else None  # the common scalars: a direct test first
 
     def check_field(v: Any) -> Any:
+        if type(v) is exact:
+            return v
         try:
             return check(v)
         except Invalid as exc:
