@@ -19,6 +19,7 @@ from ._retry import RetryConfig
 from ._tools import FunctionTool
 from .models._messages import ChatCompletionRequestMessage
 from .models._request import PromptCacheRetention, ReasoningEffort, ResponseModality, Verbosity
+from .models._response import ChatCompletionMessage
 from .models._tools import (
     ChatCompletionAudioParam,
     ChatCompletionFunctionCallOption,
@@ -41,7 +42,8 @@ _Obj = Mapping[str, Any]
 class _RequestParams(TypedDict, total=False):
     """The request fields but ``response_format`` and ``tools``, then call options."""
 
-    messages: Required[Sequence[ChatCompletionRequestMessage | _Obj]]
+    # A reply's message can be sent back as the assistant turn as it is.
+    messages: Required[Sequence[ChatCompletionRequestMessage | ChatCompletionMessage | _Obj]]
     model: Required[str]
     metadata: dict[str, str] | None
     top_logprobs: int | None

@@ -39,6 +39,7 @@ T = TypeVar("T")
 class _Closable(Protocol):
     async def aclose(self) -> None: ...
 
+
 _lock = threading.Lock()
 _portal: BlockingPortal | None = None
 _loop: asyncio.AbstractEventLoop | None = None

@@ -21,6 +21,10 @@ async def async_api() -> None:
         )
         assert_type(completion, components.ChatCompletion)
         content: str | None = completion.choices[0].message.content
+        await client.chat.completions.create(
+            model="m",
+            messages=[{"role": "user", "content": "hi"}, completion.choices[0].message],
+        )
         stream = await client.chat.completions.create(
             model=components.Model.GPT_4O_MINI,
             messages=[components.ChatCompletionRequestUserMessage(content="hi")],
