@@ -24,6 +24,7 @@ from ._config import (
     Limits,
     Timeout,
     check_header_value,
+    check_option,
     check_query,
     redact_headers,
     resolve_api_key,
@@ -153,6 +154,16 @@ class AsyncGpt:
         api_key_header: Literal["authorization", "api-key"] = "authorization",
     ) -> None:
         key = api_key_auth if api_key_auth is not None else api_key
+        if not callable(key):
+            check_option(key, str, "api_key_auth")
+        for option, value, cls in (
+            ("retry_config", retry_config, RetryConfig),
+            ("hooks", hooks, Hooks),
+            ("limits", limits, Limits),
+            ("default_headers", default_headers, Mapping),
+            ("default_query", default_query, Mapping),
+        ):
+            check_option(value, cls, option)
         self._api_key: ApiKey | None = key if callable(key) else resolve_api_key(key)
         if isinstance(self._api_key, str):
             check_header_value("authorization", self._api_key, path="api_key_auth")
@@ -438,6 +449,13 @@ class _CallOptions:
         query: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
     ) -> _CallOptions:
+        check_option(retries, (RetryConfig, int), "retries")
+        for option, value in (
+            ("headers", headers),
+            ("extra_query", query),
+            ("extra_body", extra_body),
+        ):
+            check_option(value, Mapping, option)
         retry = RetryConfig(max_retries=retries) if isinstance(retries, int) else retries
         return cls(
             timeout=None if timeout is DEFAULT else Timeout.coerce(timeout),
@@ -612,6 +630,7 @@ _OPTION_KEYS = frozenset({"timeout", "retries", "extra_headers", "extra_query", 
 
 
 def _split_params(params: dict[str, Any], stream: bool) -> tuple[dict[str, Any], _CallOptions]:
+    check_option(stream, bool, "stream")
     options = _NO_OPTIONS
     if not _OPTION_KEYS.isdisjoint(params):
         options = _CallOptions.of(

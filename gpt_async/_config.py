@@ -21,6 +21,7 @@ __all__ = [
     "Limits",
     "Timeout",
     "check_header_value",
+    "check_option",
     "check_query",
     "is_secret_header",
     "redact_headers",
@@ -297,3 +298,14 @@ def check_query(params: Mapping[Any, Any] | None, path: str) -> dict[str, Any]:
         if isinstance(value, str) and _find_surrogate(value):
             raise RequestValidationError(where, "text is not valid Unicode (lone surrogate)")
     return checked
+
+
+def check_option(value: object, types: type | tuple[type, ...], path: str) -> None:
+    """Fail early, naming the option, when ``value`` is neither ``None`` nor one of ``types``.
+
+    Raises:
+        RequestValidationError: Naming ``path`` and the type that was passed.
+    """
+    if value is not None and not isinstance(value, types):
+        names = " or ".join(t.__name__ for t in (types if isinstance(types, tuple) else (types,)))
+        raise RequestValidationError(path, f"expected {names}, got {type(value).__name__}")

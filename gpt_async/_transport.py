@@ -12,6 +12,7 @@ deadline is an anyio cancel scope in the client, around all attempts of a call.
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import ssl
 from collections.abc import Mapping
@@ -36,6 +37,7 @@ __all__ = [
 ]
 
 _FORK_ORPHANS: list[object] = []
+_LARGE_BODY = 1 << 20
 
 USER_AGENT = f"gpt_async/{__version__} aiohttp/{aiohttp.__version__}"
 
@@ -139,6 +141,12 @@ class _AiohttpResponse:
             self._resp.close()
 
 
+def _body(content: bytes) -> bytes | io.BytesIO:
+    # aiohttp warns (ResourceWarning) on raw bytes over 1 MiB, and writes a BytesIO in
+    # pieces that yield to the loop; small bodies stay bytes, the fast path.
+    return content if len(content) <= _LARGE_BODY else io.BytesIO(content)
+
+
 @lru_cache(maxsize=64)
 def _client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(
@@ -219,7 +227,7 @@ class AiohttpTransport:
                 request.url,
                 params=request.params or None,
                 headers=request.headers,
-                data=request.content,
+                data=_body(request.content),
                 timeout=_client_timeout(timeout),
                 allow_redirects=False,  # never carry the key to another host
             )
