@@ -9,6 +9,9 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from . import models
 from ._client import AsyncGpt, Hooks
 from ._config import Limits, Timeout
@@ -39,21 +42,54 @@ from ._exceptions import (
     ToolLoopLimitError,
     UnprocessableEntityError,
 )
-from ._parse import (
-    AsyncParseStream,
-    ParsedChatCompletion,
-    ParsedChatCompletionMessage,
-    ParsedChoice,
-)
 from ._retry import RetryConfig
-from ._schema import json_schema
 from ._streaming import AsyncStream
-from ._sync import Gpt, ParseStream, Stream
-from ._tools import FunctionTool, ToolResult, ToolRunResult, ToolStep, function_tool
 from ._transport import AiohttpTransport, AsyncTransport, HTTPRequest, HTTPResponse
 from ._types import UNSET, Unset
 from ._version import __version__
 from .models.operations import RawResponse
+
+if TYPE_CHECKING:
+    from ._parse import (
+        AsyncParseStream,
+        ParsedChatCompletion,
+        ParsedChatCompletionMessage,
+        ParsedChoice,
+    )
+    from ._schema import json_schema
+    from ._sync import Gpt, ParseStream, Stream
+    from ._tools import FunctionTool, ToolResult, ToolRunResult, ToolStep, function_tool
+
+# Loaded on first use, so that `import gpt_async` costs only what AsyncGpt needs: the
+# sync facade (its portal thread machinery) and the structured-output helpers.
+_LAZY = {
+    "AsyncParseStream": "_parse",
+    "FunctionTool": "_tools",
+    "Gpt": "_sync",
+    "ParseStream": "_sync",
+    "ParsedChatCompletion": "_parse",
+    "ParsedChatCompletionMessage": "_parse",
+    "ParsedChoice": "_parse",
+    "Stream": "_sync",
+    "ToolResult": "_tools",
+    "ToolRunResult": "_tools",
+    "ToolStep": "_tools",
+    "function_tool": "_tools",
+    "json_schema": "_schema",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gpt_async' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"gpt_async.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
 
 __all__ = [
     "APIConnectionError",

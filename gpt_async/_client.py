@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 import anyio
 import attrs
 
-from . import _converter, _parse, _tools
+from . import _converter
 from ._config import (
     Limits,
     Timeout,
@@ -584,6 +584,8 @@ class AsyncCompletions:
             ContentFilterFinishReasonError: The content filter stopped the reply.
             OutputValidationError: The content does not fit the class (``path`` says where).
         """
+        from . import _parse  # noqa: PLC0415 - structured outputs load on first use
+
         return await _parse.parse(self, response_format, dict(params))
 
     def parse_stream(
@@ -592,6 +594,8 @@ class AsyncCompletions:
         """Like :meth:`parse`, streamed: ``async with ... as stream``, then iterate the
         chunks; ``await stream.get_final_completion()`` returns the parsed completion.
         """
+        from . import _parse  # noqa: PLC0415 - structured outputs load on first use
+
         return _parse.parse_stream(self, response_format, dict(params))
 
     async def run_tools(
@@ -620,6 +624,8 @@ class AsyncCompletions:
             ToolLoopLimitError: The model still asked for tools after ``max_steps``
                 requests (the error carries the conversation and steps).
         """
+        from . import _tools  # noqa: PLC0415 - the tool loop loads on first use
+
         return await _tools.run_tools(
             self, tools=tools, max_steps=max_steps, on_step=on_step, params=dict(params)
         )

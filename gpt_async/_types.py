@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import enum
-from typing import Any, Final, Literal, TypeAlias
+from typing import Any, Final, Literal, TypeAlias, TypeVar
 
 import attrs
+from typing_extensions import dataclass_transform
 
-__all__ = ["EXTRA_KEY", "UNSET", "StrEnum", "Unset", "extra_field"]
+__all__ = ["EXTRA_KEY", "UNSET", "StrEnum", "Unset", "WireModel", "extra_field", "wire_model"]
 
 
 class _UnsetType(enum.Enum):
@@ -49,3 +50,56 @@ def extra_field() -> Any:
 
 
 EXTRA_KEY: Final = "gpt_async.extra"
+
+
+class WireModel:
+    """The base of the wire models: one ``__repr__`` and ``__eq__`` shared by all of them.
+
+    attrs would compile a repr and an eq for each of the ~80 model classes at import
+    time; sharing two generic ones keeps ``import gpt_async`` cheap. They behave like
+    attrs' own: fields in order, ``repr=False`` / ``eq=False`` fields left out.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        shown = _repr_fields(type(self))
+        return f"{type(self).__qualname__}({', '.join(f'{n}={getattr(self, n)!r}' for n in shown)})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in _eq_fields(type(self)))
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value: unhashable
+
+
+_REPR_FIELDS: dict[type, tuple[str, ...]] = {}
+_EQ_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _repr_fields(cls: type) -> tuple[str, ...]:
+    names = _REPR_FIELDS.get(cls)
+    if names is None:
+        names = _REPR_FIELDS[cls] = tuple(a.name for a in attrs.fields(cls) if a.repr)
+    return names
+
+
+def _eq_fields(cls: type) -> tuple[str, ...]:
+    names = _EQ_FIELDS.get(cls)
+    if names is None:
+        names = _EQ_FIELDS[cls] = tuple(a.name for a in attrs.fields(cls) if a.eq)
+    return names
+
+
+T = TypeVar("T")
+
+
+@dataclass_transform(kw_only_default=True, field_specifiers=(attrs.field, attrs.Factory))
+def wire_model(cls: type[T]) -> type[T]:
+    """Make ``cls`` (a :class:`WireModel`) an attrs class: keyword-only, slotted, mutable."""
+    return attrs.define(cls, kw_only=True, repr=False, eq=False)

@@ -12,7 +12,7 @@ from typing import Any, TypeAlias
 
 import attrs
 
-from gpt_async._types import UNSET, StrEnum, Unset, extra_field
+from gpt_async._types import UNSET, StrEnum, Unset, WireModel, extra_field, wire_model
 
 __all__ = [
     "ChatCompletionMessageCustomToolCall",
@@ -69,8 +69,8 @@ class PromptCacheBreakpointParamMode(StrEnum):
     EXPLICIT = "explicit"
 
 
-@attrs.define(kw_only=True)
-class PromptCacheBreakpointParam:
+@wire_model
+class PromptCacheBreakpointParam(WireModel):
     """Marks the exact end of a reusable prompt prefix.
 
     Attributes:
@@ -86,8 +86,8 @@ class ChatCompletionRequestMessageContentPartTextType(StrEnum):
     TEXT = "text"
 
 
-@attrs.define(kw_only=True)
-class ChatCompletionRequestMessageContentPartText:
+@wire_model
+class ChatCompletionRequestMessageContentPartText(WireModel):
     """A text content part.
 
     Attributes:
@@ -111,8 +111,8 @@ class ImageDetail(StrEnum):
     HIGH = "high"
 
 
-@attrs.define(kw_only=True)
-class ImageURL:
+@wire_model
+class ImageURL(WireModel):
     """The image of an image content part.
 
     Attributes:
@@ -130,8 +130,8 @@ class ChatCompletionRequestMessageContentPartImageType(StrEnum):
     IMAGE_URL = "image_url"
 
 
-@attrs.define(kw_only=True)
-class ChatCompletionRequestMessageContentPartImage:
+@wire_model
+class ChatCompletionRequestMessageContentPartImage(WireModel):
     """An image content part.
 
     Attributes:
@@ -154,8 +154,8 @@ class InputAudioFormat(StrEnum):
     MP3 = "mp3"
 
 
-@attrs.define(kw_only=True)
-class InputAudio:
+@wire_model
+class InputAudio(WireModel):
     """The audio of an audio content part.
 
     Attributes:
@@ -173,8 +173,8 @@ class ChatCompletionRequestMessageContentPartAudioType(StrEnum):
     INPUT_AUDIO = "input_audio"
 
 
-@attrs.define(kw_only=True)
-class ChatCompletionRequestMessageContentPartAudio:
+@wire_model
+class ChatCompletionRequestMessageContentPartAudio(WireModel):
     """An audio content part.
 
     Attributes:
@@ -190,8 +190,8 @@ class ChatCompletionRequestMessageContentPartAudio:
     )
 
 
-@attrs.define(kw_only=True)
-class FileInput:
+@wire_model
+class FileInput(WireModel):
     """The file of a file content part: inline data or the ID of an uploaded file.
 
     Attributes:
@@ -214,8 +214,8 @@ class ChatCompletionRequestMessageContentPartFileType(StrEnum):
     FILE = "file"
 
 
-@attrs.define(kw_only=True)
-class ChatCompletionRequestMessageContentPartFile:
+@wire_model
+class ChatCompletionRequestMessageContentPartFile(WireModel):
     """A file content part.
 
     Attributes:
@@ -237,8 +237,8 @@ class ChatCompletionRequestMessageContentPartRefusalType(StrEnum):
     REFUSAL = "refusal"
 
 
-@attrs.define(kw_only=True)
-class ChatCompletionRequestMessageContentPartRefusal:
+@wire_model
+class ChatCompletionRequestMessageContentPartRefusal(WireModel):
     """A refusal content part of an assistant message.
 
     Attributes:
@@ -270,8 +270,8 @@ ChatCompletionRequestDeveloperMessageContentPart: TypeAlias = (
 ChatCompletionRequestToolMessageContentPart: TypeAlias = ChatCompletionRequestMessageContentPartText
 
 
-@attrs.define(kw_only=True)
-class ToolCallFunction:
+@wire_model
+class ToolCallFunction(WireModel):
     """The function a function tool call invokes.
 
     Attributes:
@@ -291,8 +291,8 @@ class ChatCompletionMessageToolCallType(StrEnum):
     FUNCTION = "function"
 
 
-@attrs.define(kw_only=True)
-class ChatCompletionMessageToolCall:
+@wire_model
+class ChatCompletionMessageToolCall(WireModel):
     """A call to a function tool created by the model.
 
     Attributes:
@@ -308,8 +308,8 @@ class ChatCompletionMessageToolCall:
     extra: dict[str, Any] = extra_field()
 
 
-@attrs.define(kw_only=True)
-class ToolCallCustom:
+@wire_model
+class ToolCallCustom(WireModel):
     """The custom tool a custom tool call invokes.
 
     Attributes:
@@ -329,8 +329,8 @@ class ChatCompletionMessageCustomToolCallType(StrEnum):
     CUSTOM = "custom"
 
 
-@attrs.define(kw_only=True)
-class ChatCompletionMessageCustomToolCall:
+@wire_model
+class ChatCompletionMessageCustomToolCall(WireModel):
     """A call to a custom tool created by the model.
 
     Attributes:
@@ -351,8 +351,8 @@ ChatCompletionMessageToolCallUnion: TypeAlias = (
 )
 
 
-@attrs.define(kw_only=True)
-class FunctionCall:
+@wire_model
+class FunctionCall(WireModel):
     """Deprecated: the function call of a message, replaced by ``tool_calls``.
 
     Attributes:
@@ -372,8 +372,8 @@ class ChatCompletionRequestDeveloperMessageRole(StrEnum):
     DEVELOPER = "developer"
 
 
-@attrs.define(kw_only=True)
-class ChatCompletionRequestDeveloperMessage:
+@wire_model
+class ChatCompletionRequestDeveloperMessage(WireModel):
     """Developer-provided instructions the model should follow, regardless of user messages.
 
     Attributes:
@@ -395,8 +395,8 @@ class ChatCompletionRequestSystemMessageRole(StrEnum):
     SYSTEM = "system"
 
 
-@attrs.define(kw_only=True)
-class ChatCompletionRequestSystemMessage:
+@wire_model
+class ChatCompletionRequestSystemMessage(WireModel):
     """Instructions the model should follow; ``developer`` replaces it for o1 and newer models.
 
     Attributes:
@@ -416,8 +416,8 @@ class ChatCompletionRequestUserMessageRole(StrEnum):
     USER = "user"
 
 
-@attrs.define(kw_only=True)
-class ChatCompletionRequestUserMessage:
+@wire_model
+class ChatCompletionRequestUserMessage(WireModel):
     """A message sent by an end user, containing prompts or additional context.
 
     Attributes:
@@ -431,8 +431,8 @@ class ChatCompletionRequestUserMessage:
     role: ChatCompletionRequestUserMessageRole = ChatCompletionRequestUserMessageRole.USER
 
 
-@attrs.define(kw_only=True)
-class ChatCompletionRequestAssistantMessageAudio:
+@wire_model
+class ChatCompletionRequestAssistantMessageAudio(WireModel):
     """A reference to a previous audio response from the model.
 
     Attributes:
@@ -448,8 +448,8 @@ class ChatCompletionRequestAssistantMessageRole(StrEnum):
     ASSISTANT = "assistant"
 
 
-@attrs.define(kw_only=True)
-class ChatCompletionRequestAssistantMessage:
+@wire_model
+class ChatCompletionRequestAssistantMessage(WireModel):
     """A message sent by the model in response to user messages.
 
     Attributes:
@@ -479,8 +479,8 @@ class ChatCompletionRequestToolMessageRole(StrEnum):
     TOOL = "tool"
 
 
-@attrs.define(kw_only=True)
-class ChatCompletionRequestToolMessage:
+@wire_model
+class ChatCompletionRequestToolMessage(WireModel):
     """The result of a tool call, sent back to the model.
 
     Attributes:
@@ -500,8 +500,8 @@ class ChatCompletionRequestFunctionMessageRole(StrEnum):
     FUNCTION = "function"
 
 
-@attrs.define(kw_only=True)
-class ChatCompletionRequestFunctionMessage:
+@wire_model
+class ChatCompletionRequestFunctionMessage(WireModel):
     """Deprecated: the result of a function call; replaced by the tool message.
 
     Attributes:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-import attrs
-
-from gpt_async._types import UNSET, StrEnum, Unset
+from gpt_async._types import UNSET, StrEnum, Unset, WireModel, wire_model
 from gpt_async.models._base import ServiceTier
 from gpt_async.models._messages import ChatCompletionRequestMessage
 from gpt_async.models._tools import (
@@ -160,8 +158,8 @@ class PromptCacheRetention(StrEnum):
     TWENTY_FOUR_HOURS = "24h"
 
 
-@attrs.define(kw_only=True)
-class CreateChatCompletionRequest:
+@wire_model
+class CreateChatCompletionRequest(WireModel):
     """The request body of ``POST /chat/completions``.
 
     Attributes:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypeAlias
 
-import attrs
-
-from gpt_async._types import UNSET, StrEnum, Unset
+from gpt_async._types import UNSET, StrEnum, Unset, WireModel, wire_model
 from gpt_async.models._messages import ChatCompletionRequestMessageContentPartText
 
 __all__ = [
@@ -68,8 +66,8 @@ __all__ = [
 ]
 
 
-@attrs.define(kw_only=True)
-class FunctionObject:
+@wire_model
+class FunctionObject(WireModel):
     """A function the model may call.
 
     Attributes:
@@ -91,8 +89,8 @@ class ChatCompletionToolType(StrEnum):
     FUNCTION = "function"
 
 
-@attrs.define(kw_only=True)
-class ChatCompletionTool:
+@wire_model
+class ChatCompletionTool(WireModel):
     """A function tool that can be used to generate a response.
 
     Attributes:
@@ -110,8 +108,8 @@ class CustomToolTextFormatType(StrEnum):
     TEXT = "text"
 
 
-@attrs.define(kw_only=True)
-class CustomToolTextFormat:
+@wire_model
+class CustomToolTextFormat(WireModel):
     """Unconstrained free-form text input for a custom tool.
 
     Attributes:
@@ -128,8 +126,8 @@ class CustomToolGrammarSyntax(StrEnum):
     REGEX = "regex"
 
 
-@attrs.define(kw_only=True)
-class CustomToolGrammar:
+@wire_model
+class CustomToolGrammar(WireModel):
     """A grammar that constrains a custom tool's input.
 
     Attributes:
@@ -147,8 +145,8 @@ class CustomToolGrammarFormatType(StrEnum):
     GRAMMAR = "grammar"
 
 
-@attrs.define(kw_only=True)
-class CustomToolGrammarFormat:
+@wire_model
+class CustomToolGrammarFormat(WireModel):
     """A grammar defined by the user for a custom tool's input.
 
     Attributes:
@@ -163,8 +161,8 @@ class CustomToolGrammarFormat:
 CustomToolFormat: TypeAlias = CustomToolTextFormat | CustomToolGrammarFormat
 
 
-@attrs.define(kw_only=True)
-class CustomToolProperties:
+@wire_model
+class CustomToolProperties(WireModel):
     """The properties of a custom tool.
 
     Attributes:
@@ -184,8 +182,8 @@ class CustomToolChatCompletionsType(StrEnum):
     CUSTOM = "custom"
 
 
-@attrs.define(kw_only=True)
-class CustomToolChatCompletions:
+@wire_model
+class CustomToolChatCompletions(WireModel):
     """A custom tool that processes input using a specified format.
 
     Attributes:
@@ -200,8 +198,8 @@ class CustomToolChatCompletions:
 ChatCompletionToolUnion: TypeAlias = ChatCompletionTool | CustomToolChatCompletions
 
 
-@attrs.define(kw_only=True)
-class ChatCompletionFunctions:
+@wire_model
+class ChatCompletionFunctions(WireModel):
     """Deprecated: a function the model may call; replaced by ``ChatCompletionTool``.
 
     Attributes:
@@ -215,8 +213,8 @@ class ChatCompletionFunctions:
     parameters: dict[str, Any] | Unset = UNSET
 
 
-@attrs.define(kw_only=True)
-class ChatCompletionFunctionCallOption:
+@wire_model
+class ChatCompletionFunctionCallOption(WireModel):
     """Deprecated: forces the model to call the named function.
 
     Attributes:
@@ -241,8 +239,8 @@ class ChatCompletionAllowedToolsMode(StrEnum):
     REQUIRED = "required"
 
 
-@attrs.define(kw_only=True)
-class ChatCompletionAllowedTools:
+@wire_model
+class ChatCompletionAllowedTools(WireModel):
     """Constrains the tools available to the model to a pre-defined set.
 
     Attributes:
@@ -260,8 +258,8 @@ class ChatCompletionAllowedToolsChoiceType(StrEnum):
     ALLOWED_TOOLS = "allowed_tools"
 
 
-@attrs.define(kw_only=True)
-class ChatCompletionAllowedToolsChoice:
+@wire_model
+class ChatCompletionAllowedToolsChoice(WireModel):
     """A ``tool_choice`` that constrains the model to a pre-defined set of tools.
 
     Attributes:
@@ -273,8 +271,8 @@ class ChatCompletionAllowedToolsChoice:
     type: ChatCompletionAllowedToolsChoiceType = ChatCompletionAllowedToolsChoiceType.ALLOWED_TOOLS
 
 
-@attrs.define(kw_only=True)
-class ToolChoiceFunction:
+@wire_model
+class ToolChoiceFunction(WireModel):
     """The function a named tool choice forces.
 
     Attributes:
@@ -290,8 +288,8 @@ class ChatCompletionNamedToolChoiceType(StrEnum):
     FUNCTION = "function"
 
 
-@attrs.define(kw_only=True)
-class ChatCompletionNamedToolChoice:
+@wire_model
+class ChatCompletionNamedToolChoice(WireModel):
     """A ``tool_choice`` that forces the model to call a specific function.
 
     Attributes:
@@ -303,8 +301,8 @@ class ChatCompletionNamedToolChoice:
     type: ChatCompletionNamedToolChoiceType = ChatCompletionNamedToolChoiceType.FUNCTION
 
 
-@attrs.define(kw_only=True)
-class ToolChoiceCustom:
+@wire_model
+class ToolChoiceCustom(WireModel):
     """The custom tool a named custom tool choice forces.
 
     Attributes:
@@ -320,8 +318,8 @@ class ChatCompletionNamedToolChoiceCustomType(StrEnum):
     CUSTOM = "custom"
 
 
-@attrs.define(kw_only=True)
-class ChatCompletionNamedToolChoiceCustom:
+@wire_model
+class ChatCompletionNamedToolChoiceCustom(WireModel):
     """A ``tool_choice`` that forces the model to call a specific custom tool.
 
     Attributes:
@@ -347,8 +345,8 @@ class ResponseFormatTextType(StrEnum):
     TEXT = "text"
 
 
-@attrs.define(kw_only=True)
-class ResponseFormatText:
+@wire_model
+class ResponseFormatText(WireModel):
     """The default response format: plain text.
 
     Attributes:
@@ -358,8 +356,8 @@ class ResponseFormatText:
     type: ResponseFormatTextType = ResponseFormatTextType.TEXT
 
 
-@attrs.define(kw_only=True)
-class JSONSchema:
+@wire_model
+class JSONSchema(WireModel):
     """Structured Outputs configuration options, including a JSON Schema.
 
     Attributes:
@@ -381,8 +379,8 @@ class ResponseFormatJsonSchemaType(StrEnum):
     JSON_SCHEMA = "json_schema"
 
 
-@attrs.define(kw_only=True)
-class ResponseFormatJsonSchema:
+@wire_model
+class ResponseFormatJsonSchema(WireModel):
     """The JSON Schema response format (Structured Outputs).
 
     Attributes:
@@ -400,8 +398,8 @@ class ResponseFormatJsonObjectType(StrEnum):
     JSON_OBJECT = "json_object"
 
 
-@attrs.define(kw_only=True)
-class ResponseFormatJsonObject:
+@wire_model
+class ResponseFormatJsonObject(WireModel):
     """The older JSON mode: the model outputs a valid JSON object.
 
     Attributes:
@@ -414,8 +412,8 @@ class ResponseFormatJsonObject:
 ResponseFormat: TypeAlias = ResponseFormatText | ResponseFormatJsonSchema | ResponseFormatJsonObject
 
 
-@attrs.define(kw_only=True)
-class ChatCompletionStreamOptions:
+@wire_model
+class ChatCompletionStreamOptions(WireModel):
     """Options for a streaming response; set only with ``stream=True``.
 
     Attributes:
@@ -453,8 +451,8 @@ class AudioFormat(StrEnum):
     PCM16 = "pcm16"
 
 
-@attrs.define(kw_only=True)
-class CustomVoice:
+@wire_model
+class CustomVoice(WireModel):
     """A custom voice reference.
 
     Attributes:
@@ -464,8 +462,8 @@ class CustomVoice:
     id: str
 
 
-@attrs.define(kw_only=True)
-class ChatCompletionAudioParam:
+@wire_model
+class ChatCompletionAudioParam(WireModel):
     """Parameters for audio output, required with ``modalities=["audio"]``.
 
     Attributes:
@@ -483,8 +481,8 @@ class PredictionContentType(StrEnum):
     CONTENT = "content"
 
 
-@attrs.define(kw_only=True)
-class PredictionContent:
+@wire_model
+class PredictionContent(WireModel):
     """Static predicted output content, such as a file that is being regenerated.
 
     Attributes:
@@ -504,8 +502,8 @@ class WebSearchContextSize(StrEnum):
     HIGH = "high"
 
 
-@attrs.define(kw_only=True)
-class WebSearchLocation:
+@wire_model
+class WebSearchLocation(WireModel):
     """Approximate location parameters for the search.
 
     Attributes:
@@ -527,8 +525,8 @@ class WebSearchUserLocationType(StrEnum):
     APPROXIMATE = "approximate"
 
 
-@attrs.define(kw_only=True)
-class WebSearchUserLocation:
+@wire_model
+class WebSearchUserLocation(WireModel):
     """The approximate location of the user for web search.
 
     Attributes:
@@ -540,8 +538,8 @@ class WebSearchUserLocation:
     type: WebSearchUserLocationType = WebSearchUserLocationType.APPROXIMATE
 
 
-@attrs.define(kw_only=True)
-class WebSearchOptions:
+@wire_model
+class WebSearchOptions(WireModel):
     """Options for the web search tool, which searches the web for results to use.
 
     Attributes:
@@ -560,8 +558,8 @@ class ModerationMode(StrEnum):
     BLOCK = "block"
 
 
-@attrs.define(kw_only=True)
-class ModerationConfigParam:
+@wire_model
+class ModerationConfigParam(WireModel):
     """The moderation policy for one side (input or output).
 
     Attributes:
@@ -571,8 +569,8 @@ class ModerationConfigParam:
     mode: ModerationMode
 
 
-@attrs.define(kw_only=True)
-class ModerationPolicyParam:
+@wire_model
+class ModerationPolicyParam(WireModel):
     """The policy to apply to moderated input and output.
 
     Attributes:
@@ -584,8 +582,8 @@ class ModerationPolicyParam:
     output: ModerationConfigParam | Unset | None = UNSET
 
 
-@attrs.define(kw_only=True)
-class ModerationParam:
+@wire_model
+class ModerationParam(WireModel):
     """Configuration for running moderation on the request input and generated output.
 
     Attributes:
@@ -610,8 +608,8 @@ class PromptCacheModeEnum(StrEnum):
     EXPLICIT = "explicit"
 
 
-@attrs.define(kw_only=True)
-class PromptCacheOptionsParam:
+@wire_model
+class PromptCacheOptionsParam(WireModel):
     """Options for prompt caching.
 
     Attributes:
