@@ -40,30 +40,14 @@ async def client(server: FakeOpenAIServer) -> AsyncIterator[AsyncGpt]:
         yield c
 
 
-def seed_request() -> components.CreateChatCompletionRequest:
-    """The request of the seed document's example."""
-    return components.CreateChatCompletionRequest(
-        messages=[
-            components.ChatCompletionRequestToolMessage(
-                content="string",
-                role=components.ChatCompletionRequestToolMessageRole.TOOL,
-                tool_call_id="string",
-            ),
-        ],
-        model=components.Two.GPT_3_5_TURBO,
-        n=1,
-        temperature=1,
-        top_p=1,
-        user="user-1234",
-    )
-
-
 # ---------------------------------------------------------------- calls
 
 
-async def test_seed_call_through_async_client(client: AsyncGpt, server: FakeOpenAIServer) -> None:
+async def test_seed_call_through_async_client(
+    client: AsyncGpt, server: FakeOpenAIServer, seed_request: components.CreateChatCompletionRequest
+) -> None:
     """The seed's create_chat_completion returns the wrapper with a parsed completion."""
-    res = await client.chat.create_chat_completion(seed_request())
+    res = await client.chat.create_chat_completion(seed_request)
     assert res.status_code == 200
     assert res.content_type.startswith("application/json")
     assert res.raw_response.headers["x-request-id"].startswith("req_")

@@ -362,22 +362,9 @@ def test_tag_field_is_last(cls: type[Any]) -> None:
     assert tags in ([], [fields[-1]])
 
 
-def test_seed_example_constructs() -> None:
+def test_seed_example_constructs(seed_request: components.CreateChatCompletionRequest) -> None:
     """The seed documents' request example runs as written."""
-    req = components.CreateChatCompletionRequest(
-        messages=[
-            components.ChatCompletionRequestToolMessage(
-                content="string",
-                role=components.ChatCompletionRequestToolMessageRole.TOOL,
-                tool_call_id="string",
-            )
-        ],
-        model=components.Two.GPT_3_5_TURBO,
-        n=1,
-        temperature=1,
-        top_p=1,
-        user="user-1234",
-    )
+    req = seed_request
     assert req.model == "gpt-3.5-turbo"
     assert req.messages[0].role == "tool"
     assert req.stream is UNSET

@@ -165,23 +165,13 @@ def test_usage_chunk_with_empty_choices_parses() -> None:
     assert _contains(_converter.to_dict(parsed), chunk)
 
 
-def test_seed_example_serialises_exactly() -> None:
+def test_seed_example_serialises_exactly(
+    seed_request: c.CreateChatCompletionRequest,
+) -> None:
     """The seed document's request is sent as exactly its fields, nothing more."""
-    req = c.CreateChatCompletionRequest(
-        messages=[
-            c.ChatCompletionRequestToolMessage(
-                content="string",
-                role=c.ChatCompletionRequestToolMessageRole.TOOL,
-                tool_call_id="string",
-            )
-        ],
-        model=c.Two.GPT_3_5_TURBO,
-        n=1,
-        temperature=1,
-        top_p=1,
-        user="user-1234",
+    body = json.loads(
+        _converter.dumps(_converter.to_wire(seed_request, c.CreateChatCompletionRequest))
     )
-    body = json.loads(_converter.dumps(_converter.to_wire(req, c.CreateChatCompletionRequest)))
     assert body == {
         "messages": [{"content": "string", "tool_call_id": "string", "role": "tool"}],
         "model": "gpt-3.5-turbo",

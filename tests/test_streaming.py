@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import signal
-import subprocess
-import sys
-import textwrap
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import anyio
@@ -396,7 +392,7 @@ def test_sync_final_completion(thread_server: ThreadedFakeOpenAIServer) -> None:
     assert final.choices == plain.choices
 
 
-def test_ctrl_c_during_sync_stream_closes() -> None:
+def test_ctrl_c_during_sync_stream_closes(interrupt: Callable[..., str]) -> None:
     """SIGINT while iterating a sync stream in ``with`` raises KeyboardInterrupt and drops it."""
     code = """
     import gpt_async
@@ -415,18 +411,5 @@ def test_ctrl_c_during_sync_stream_closes() -> None:
                   flush=True)
         client.close()
     """
-    proc = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "streaming"
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        proc.kill()
-    assert proc.returncode == 0, err
+    out = interrupt(code, "streaming")
     assert out.split() == ["interrupted", "1", "0"]

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import inspect
 import os
-import signal
 import subprocess
 import sys
 import textwrap
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -166,7 +164,9 @@ def test_close_is_idempotent(server: ThreadedFakeOpenAIServer) -> None:
         c.chat.completions.create(model="m", messages=USER)
 
 
-def test_ctrl_c_cancels_in_flight_request(server: ThreadedFakeOpenAIServer) -> None:
+def test_ctrl_c_cancels_in_flight_request(
+    server: ThreadedFakeOpenAIServer, interrupt: Callable[..., str]
+) -> None:
     """SIGINT during a slow call raises KeyboardInterrupt and the request is abandoned."""
     server.reset()
     code = f"""
@@ -182,21 +182,7 @@ def test_ctrl_c_cancels_in_flight_request(server: ThreadedFakeOpenAIServer) -> N
             print("interrupted", srv.wait_for_disconnects(1, timeout=5), flush=True)
         client.close()
     """
-    proc = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "ready"
-        threading.Event().wait(0.5)  # let the request reach the server
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        proc.kill()
-    assert proc.returncode == 0, err
+    out = interrupt(code, "ready", settle=0.5)  # settle: let the request reach the server
     assert out.split() == ["interrupted", "1"]
 
 
