@@ -69,9 +69,14 @@ def _first_request(raw: Json, client: str) -> Json | None:
     }
 
 
+def warmup_samples(count: int) -> int:
+    """How many leading RSS samples count as warm-up: the first fifth, at least one."""
+    return max(1, count // 5)
+
+
 def _slope_kib_per_10k(samples: list[list[int]]) -> float | None:
-    """Least-squares RSS growth, ignoring the first (warm-up) sample."""
-    points = samples[1:]
+    """Least-squares RSS growth over the samples after the warm-up ones."""
+    points = samples[warmup_samples(len(samples)) :]
     if len(points) < 2:
         return None
     xs = [p[0] for p in points]
@@ -92,26 +97,35 @@ def _memory(raw: Json, client: str) -> Json | None:
         "rss_import_mib": result["rss_import_kib"] / _MIB,
         "rss_first_sample_mib": samples[0][1] / _MIB,
         "first_sample_requests": samples[0][0],
+        "warmup_requests": samples[warmup_samples(len(samples)) - 1][0],
         "slope_kib_per_10k": _slope_kib_per_10k(samples),
         "total_requests": samples[-1][0],
     }
 
 
+def _net_medians(times: dict[str, list[float]]) -> dict[str, float]:
+    start = _median(times["pass"]) or 0.0
+    return {name: (_median(ts) or 0.0) - start for name, ts in times.items() if name != "pass"}
+
+
 def _imports(raw: Json) -> dict[str, Json]:
     times = raw.get("imports", {})
-    if "pass" not in times:
+    if "pass" not in times.get("wall", {}):
         return {}
-    baseline = _median(times["pass"])
-    assert baseline is not None
-    net = {name: (_median(ts) or 0.0) - baseline for name, ts in times.items() if name != "pass"}
-    floor = net.get("aiohttp")
+    wall, cpu = _net_medians(times["wall"]), _net_medians(times["cpu"])
+    floor_wall, floor_cpu = wall.get("aiohttp"), cpu.get("aiohttp")
     out: dict[str, Json] = {}
     for spec in CLIENTS:
-        if spec.import_name in net:
-            ms = net[spec.import_name]
-            ratio = ms / floor if floor else None
-            out[spec.name] = {"ms": ms * 1e3, "ratio": ratio, "module": spec.import_name}
-    out["_python_startup"] = {"ms": baseline * 1e3}
+        name = spec.import_name
+        if name in wall:
+            out[spec.name] = {
+                "module": name,
+                "ms": wall[name] * 1e3,
+                "ratio": wall[name] / floor_wall if floor_wall else None,
+                "cpu_ms": cpu[name] * 1e3,
+                "cpu_ratio": cpu[name] / floor_cpu if floor_cpu else None,
+            }
+    out["_python_startup"] = {"ms": 1e3 * (_median(times["wall"]["pass"]) or 0.0)}
     return out
 
 
@@ -256,11 +270,13 @@ def _throughput_table(summary: Json, clients: list[str]) -> list[str]:
 
 def _startup_table(summary: Json, clients: list[str]) -> list[str]:
     labels = {c.name: c.label for c in CLIENTS}
-    first_sample = summary["memory"].get(BASELINE, {}).get("first_sample_requests", "N")
+    first_sample = summary["memory"].get(BASELINE, {}).get("first_sample_requests")
+    after = "first sample" if first_sample is None else f"{first_sample:,} req"
     lines = [
-        f"| client | import ms (ratio) | RSS after import MiB | RSS after {first_sample:,} req MiB"
-        " | RSS slope KiB/10k req | first request CPU ms (ratio) | first request wall ms |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| client | import wall ms (ratio) | import CPU ms (ratio) | RSS after import MiB"
+        f" | RSS after {after} MiB | RSS slope KiB/10k req | first request CPU ms (ratio)"
+        " | first request wall ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for client in clients:
         imp = summary["import"].get(client) or {}
@@ -269,6 +285,7 @@ def _startup_table(summary: Json, clients: list[str]) -> list[str]:
         cells = [
             labels[client],
             f"{_fmt(imp.get('ms'), '.0f')} ({_fmt(imp.get('ratio'), '.2f', 'x')})",
+            f"{_fmt(imp.get('cpu_ms'), '.0f')} ({_fmt(imp.get('cpu_ratio'), '.2f', 'x')})",
             _fmt(mem.get("rss_import_mib"), ".1f"),
             _fmt(mem.get("rss_first_sample_mib"), ".1f"),
             _fmt(mem.get("slope_kib_per_10k"), "+.1f"),
@@ -319,11 +336,12 @@ def markdown(raw: Json, summary: Json) -> str:
         "",
         "## Startup and memory",
         "",
-        "Import: wall time of `python -c 'import X'` minus `python -c 'pass'`, median of"
+        "Import: `python -c 'import X'` minus `python -c 'pass'`, wall time and the"
+        " child's CPU time, median of"
         f" {meta['counts'].get('import', ['-'])[0]} interleaved runs. RSS: VmRSS in the"
-        f" client process; warm-up = first {memory_note.get('first_sample_requests', '-')}"
+        f" client process; warm-up = first {memory_note.get('warmup_requests', '-')}"
         " requests, slope fitted over the later samples"
-        f" (up to {memory_note.get('total_requests', '-')} requests, 64 concurrent)."
+        f" (up to {memory_note.get('total_requests', '-')} requests, 64 concurrent workers)."
         " First request: client construction plus one call in a fresh process,"
         " after the import.",
         "",

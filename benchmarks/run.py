@@ -16,6 +16,7 @@ import importlib.util
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import time
@@ -175,7 +176,7 @@ class Runner:
         }
         lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
         if proc.returncode == EXIT_UNAVAILABLE:
-            self._skip(spec, lines[-1]["skipped"])
+            self._skip(spec, lines[-1]["skipped"] if lines else "unavailable")
             return
         for result in lines:
             run = {"rep": rep, "scenario": result.pop("scenario"), "client": spec.name}
@@ -201,24 +202,31 @@ def _brief(result: Json) -> str:
     return f"{1e3 * result['cpu_s']:9.1f} ms cpu"
 
 
-def time_imports(modules: list[str], rounds: int) -> dict[str, list[float]]:
-    """Wall seconds of ``python -c 'import X'`` (and of ``pass``), interleaved.
+def time_imports(modules: list[str], rounds: int) -> Json:
+    """Cold ``python -c 'import X'`` (and ``pass``) runs, interleaved.
 
     Args:
         modules: Top-level packages to import.
         rounds: Cold starts per module; each round runs every module once.
 
     Returns:
-        Raw timings per module, plus ``"pass"`` for interpreter start-up.
+        ``{"wall": {module: [seconds...]}, "cpu": {...}}``, with ``"pass"`` for
+        interpreter start-up. CPU is the child's user + system time, which a
+        busy machine disturbs far less than wall time.
     """
-    times: dict[str, list[float]] = {"pass": [], **{m: [] for m in modules}}
+    names = ["pass", *modules]
+    wall: dict[str, list[float]] = {name: [] for name in names}
+    cpu: dict[str, list[float]] = {name: [] for name in names}
     for _ in range(rounds):
-        for name, samples in times.items():
+        for name in names:
             code = "pass" if name == "pass" else f"import {name}"
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()
             subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
-            samples.append(time.perf_counter() - started)
-    return times
+            wall[name].append(time.perf_counter() - started)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu[name].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return {"wall": wall, "cpu": cpu}
 
 
 def _rotate(specs: list[ClientSpec], rep: int) -> list[ClientSpec]:
@@ -234,6 +242,20 @@ def _batches(selected: list[Scenario], *, smoke: bool) -> list[list[Scenario]]:
     return [sorted(repeated, key=lambda s: s.kind != "first_request")]
 
 
+def _measure(
+    runner: Runner, specs: list[ClientSpec], selected: list[Scenario], *, reps: int, smoke: bool
+) -> None:
+    for rep in range(reps):
+        print(f"repetition {rep + 1}/{reps}", flush=True)
+        for batch in _batches(selected, smoke=smoke):
+            for spec in _rotate(specs, rep):
+                runner.worker(spec, batch, rep)
+    for scenario in (s for s in selected if s.kind == "memory"):
+        print("memory", flush=True)
+        for spec in specs:
+            runner.worker(spec, [scenario], 0)
+
+
 def run(args: argparse.Namespace) -> Json:
     """Run every selected measurement and return the raw results document."""
     reps = args.reps or (1 if args.smoke else 5)
@@ -247,15 +269,10 @@ def run(args: argparse.Namespace) -> Json:
             modules = sorted({s.import_name for s in specs})
             print(f"import: {rounds} rounds of {modules}", flush=True)
             raw["imports"] = time_imports(modules, rounds)
-        for rep in range(reps):
-            print(f"repetition {rep + 1}/{reps}", flush=True)
-            for batch in _batches(selected, smoke=args.smoke):
-                for spec in _rotate(specs, rep):
-                    runner.worker(spec, batch, rep)
-        for scenario in (s for s in selected if s.kind == "memory"):
-            print("memory", flush=True)
-            for spec in specs:
-                runner.worker(spec, [scenario], 0)
+        try:
+            _measure(runner, specs, selected, reps=reps, smoke=args.smoke)
+        except KeyboardInterrupt:
+            raw["notes"].append("INTERRUPTED: the figures cover only the runs completed")
         raw["meta"]["clients_run"] = runner.ran(specs)
     raw["meta"]["loadavg_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     return raw

@@ -73,6 +73,8 @@ class Scenario:
         """``(requests, warmup)`` for a run mode."""
         if smoke:
             return self.smoke_requests, self.smoke_warmup
+        if self.kind == "import":  # rounds of cold starts: scaling them down only adds noise
+            return self.requests, self.warmup
         return max(int(self.requests * scale), 1), max(int(self.warmup * scale), 1)
 
 
@@ -241,7 +243,32 @@ def run_sync(
 
 
 _NO_POOL: Any = None
-_MEMORY_LOAD = Scenario("memory-load", "", "throughput", concurrency=CONCURRENCY)
+
+
+def _shares(requests: int) -> list[int]:
+    """Split requests over the ``CONCURRENCY`` soak workers."""
+    return [requests // CONCURRENCY + (i < requests % CONCURRENCY) for i in range(CONCURRENCY)]
+
+
+async def _soak_async(client: AsyncClient, requests: int) -> int:
+    """64 long-lived workers, so the harness holds no per-request tasks of its own."""
+    messages = [payloads.user_message()]
+
+    async def worker(share: int) -> int:
+        return sum(
+            [await client.complete(payloads.MODEL_SMALL, messages) != "" for _ in range(share)]
+        )
+
+    return sum(await asyncio.gather(*(worker(share) for share in _shares(requests))))
+
+
+def _soak_sync(client: SyncClient, requests: int, pool: ThreadPoolExecutor) -> int:
+    messages = [payloads.user_message()]
+
+    def worker(share: int) -> int:
+        return sum([client.complete(payloads.MODEL_SMALL, messages) != "" for _ in range(share)])
+
+    return sum(pool.map(worker, _shares(requests)))
 
 
 async def _memory_async(
@@ -249,7 +276,7 @@ async def _memory_async(
 ) -> Result:
     samples = []
     for done in range(every, total + 1, every):
-        _check(scenario, await _drive_async(client, _MEMORY_LOAD, every), every)
+        _check(scenario, await _soak_async(client, every), every)
         gc.collect()
         samples.append((done, rss_kib()))
     return {"rss_import_kib": rss_import, "samples": samples}
@@ -266,7 +293,7 @@ def _memory_sync(
 ) -> Result:
     samples = []
     for done in range(every, total + 1, every):
-        _check(scenario, _drive_sync(client, _MEMORY_LOAD, every, pool), every)
+        _check(scenario, _soak_sync(client, every, pool), every)
         gc.collect()
         samples.append((done, rss_kib()))
     return {"rss_import_kib": rss_import, "samples": samples}

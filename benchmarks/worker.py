@@ -81,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         import cProfile
         import time
 
-        profiler = cProfile.Profile(time.process_time)  # CPU, not wall: the server shares the machine
+        # CPU time, not wall time: the server shares the machine
+        profiler = cProfile.Profile(time.process_time)
         profiler.enable()
     try:
         results = [_run(args.client, job, args.base_url) for job in args.jobs]
