@@ -281,12 +281,15 @@ def _structure_open_enum(v: Any, tp: type[enum.Enum]) -> Any:
 def _class_hook(conv: cattrs.Converter, cl: type[Any], fast_path: bool) -> _Hook:
     """The converter's hook for a model: the generated fast path, else the detailed one."""
     fast = _fast_structurer(cl) if fast_path else _detailed_only
-    detailed = _class_structurer(conv, cl)
+    detailed: _Hook | None = None  # built on first need: cattrs builds a whole model graph
 
     def structure_cl(v: Any, _: Any) -> Any:
+        nonlocal detailed
         try:
             return fast(v)
         except Exception:  # any doubt: the detailed hook decides, or explains
+            if detailed is None:
+                detailed = _class_structurer(conv, cl)
             return detailed(v, _)
 
     return structure_cl
@@ -393,15 +396,29 @@ _FAST_NAMES: dict[Any, str] = {}
 
 
 def _fast_structurer(cl: type[Any]) -> Callable[[Any], Any]:
-    fn: Callable[[Any], Any] = _FAST_NS[_fast_name(cl)]
-    return fn
+    name = _fast_name(cl)
+
+    def structure_fast(d: Any) -> Any:
+        return _FAST_NS[name](d)  # looked up per call: the code is generated on the first
+
+    return structure_fast
 
 
 def _fast_name(cl: type[Any]) -> str:
+    """The name generated code calls ``cl``'s structurer by; the code is made on first call.
+
+    Generating lazily keeps the first request cheap: a response's optional branches
+    (moderation, audio, annotations...) cost nothing until a server sends them.
+    """
     name = _FAST_NAMES.get(cl)
     if name is None:
         name = _FAST_NAMES[cl] = f"s{len(_FAST_NAMES)}_{cl.__name__}"
-        _FAST_NS[name] = _generate_structurer(cl, name)
+
+        def generate_then_structure(d: Any) -> Any:
+            fn = _FAST_NS[name] = _generate_structurer(cl, name)
+            return fn(d)
+
+        _FAST_NS[name] = generate_then_structure
     return name
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import math
+import sys
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -329,17 +330,30 @@ def _simple_tags(classes: list[type[Any]]) -> frozenset[str]:
     simple = set()
     for cls in classes:
         tag = tag_of(cls)
-        hints = typing.get_type_hints(cls)
+        names = attrs.fields_dict(cls)
         required = {a.name for a in attrs.fields(cls) if a.default is attrs.NOTHING}
-        if tag and "content" in hints and required <= {"content"}:
-            content = hints["content"]
+        if tag and "content" in names and required <= {"content"}:
+            content = field_type(cls, "content")
             if content is str or str in typing.get_args(content):
                 simple.add(tag[1])
     return frozenset(simple)
 
 
+def _deferred(tp: Any) -> _Check:
+    """``checker(tp)``, built when first called (a union's members are rarely all used)."""
+    found: _Check | None = None
+
+    def check_deferred(v: Any) -> Any:
+        nonlocal found
+        if found is None:
+            found = checker(tp)
+        return found(v)
+
+    return check_deferred
+
+
 def _class_dispatch(classes: list[type[Any]]) -> _Check:
-    by_type = {c: checker(c) for c in classes}
+    by_type = {c: _deferred(c) for c in classes}
     tags = {c: tag_of(c) for c in classes}
     tag_field = next((t[0] for t in tags.values() if t), "")
     by_tag = {t[1]: by_type[c] for c, t in tags.items() if t}
@@ -382,19 +396,27 @@ class _ClassChecker:
     """Checks one attrs class: instances by generated code, dicts key by key."""
 
     def __init__(self, cls: type[Any]) -> None:
-        hints = typing.get_type_hints(cls)
         fields = [a for a in attrs.fields(cls) if not a.metadata.get(EXTRA_KEY)]
         self.cls = cls
         self.tag = tag_of(cls)
-        self.by_key = {a.name: _field_check(a.name, hints[a.name]) for a in fields}
+        self.by_key = {a.name: _field_check(cls, a.name) for a in fields}
         self.required = [
             a.name
             for a in fields
             if a.default is attrs.NOTHING and (self.tag is None or a.name != self.tag[0])
         ]
         self.required_set = frozenset(self.required)
-        self.from_instance = _instance_function(cls, fields, hints, self.by_key, self.tag)
+        self._fields = fields
+        self._from_instance: Callable[[Any], dict[str, Any]] | None = None
         self.check = self._make_check()
+
+    def from_instance(self, v: Any) -> dict[str, Any]:
+        """An instance of the model: generated code (made on the first instance) reads it."""
+        if self._from_instance is None:
+            self._from_instance = _instance_function(
+                self.cls, self._fields, typing.get_type_hints(self.cls), self.by_key, self.tag
+            )
+        return self._from_instance(v)
 
     def _make_check(self) -> _Check:
         cls, from_instance, from_mapping = self.cls, self.from_instance, self.from_mapping
@@ -429,16 +451,26 @@ class _ClassChecker:
         return out
 
 
-def _field_check(name: str, tp: Any) -> _Check:
-    """A field's check that adds ``.name`` to the path of a failure."""
-    check = checker(tp)
+def _field_check(cls: type[Any], name: str) -> _Check:
+    """A field's check that adds ``.name`` to the path of a failure.
+
+    The field's type is resolved and its check built on first use: most fields of a
+    request are never set, and evaluating every annotation up front would make the
+    first request pay for the whole model graph.
+    """
+    check: _Check | None = None
+    exact: Any = _UNRESOLVED
     part = f".{name}"
-    exact = _strip_unset(tp)
-    exact = exact if exact in (str, int) else None  # the common scalars: a direct test first
 
     def check_field(v: Any) -> Any:
+        nonlocal check, exact
         if type(v) is exact:
             return v
+        if check is None:
+            tp = field_type(cls, name)
+            exact = _strip_unset(tp)
+            exact = exact if exact in (str, int) else None  # common scalars: tested first
+            check = checker(tp)
         try:
             return check(v)
         except Invalid as exc:
@@ -494,6 +526,34 @@ def _instance_function(
 
 def _bad_tag(obj: Any, name: str, value: str) -> typing.NoReturn:
     raise Invalid(f"must be {value!r} for {type(obj).__name__}", f".{name}")
+
+
+class _Unresolved:
+    """The exact type of a field whose annotation is not evaluated yet (matches nothing)."""
+
+
+_UNRESOLVED = _Unresolved
+
+
+_FIELD_TYPES: dict[tuple[type[Any], str], Any] = {}
+
+
+def field_type(cls: type[Any], name: str) -> Any:
+    """The evaluated annotation of one field of ``cls`` (not the whole class's hints)."""
+    found = _FIELD_TYPES.get((cls, name), _UNRESOLVED)
+    if found is _UNRESOLVED:
+        found = _FIELD_TYPES[cls, name] = _evaluate(cls, name)
+    return found
+
+
+def _evaluate(cls: type[Any], name: str) -> Any:
+    annotation: Any = attrs.fields_dict(cls)[name].type
+    if not isinstance(annotation, str):
+        return annotation
+    try:  # our models' own annotations, in their own module
+        return eval(annotation, vars(sys.modules[cls.__module__]))  # noqa: S307
+    except NameError:  # inherited from a class in another module
+        return typing.get_type_hints(cls)[name]
 
 
 def _strip_unset(tp: Any) -> Any:
