@@ -33,7 +33,7 @@ import anyio.to_thread
 import attrs
 import pytest
 
-from gpt_async import AsyncGpt, Gpt, Timeout
+from gpt_async import AsyncGpt, Gpt, ParsedChatCompletion, Timeout, ToolRunResult
 from gpt_async.models.components import ChatCompletion, ChatCompletionChunk
 
 STARTUP_TIMEOUT = 120.0
@@ -259,7 +259,7 @@ def llama_with_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaSe
 
 @attrs.frozen
 class Api:
-    """``create`` and ``stream`` through :class:`AsyncGpt` or :class:`Gpt`, awaitable alike.
+    """The calls of :class:`AsyncGpt` or :class:`Gpt`, awaitable alike.
 
     The ``Gpt`` calls run in a worker thread, so the async test can drive both
     clients (and fire concurrent sync calls from many threads).
@@ -267,6 +267,8 @@ class Api:
 
     create: Callable[..., Awaitable[ChatCompletion]]
     stream: Callable[..., Awaitable[tuple[list[ChatCompletionChunk], ChatCompletion]]]
+    parse: Callable[..., Awaitable[ParsedChatCompletion[Any]]]
+    run_tools: Callable[..., Awaitable[ToolRunResult]]
 
 
 def async_api(client: AsyncGpt) -> Api:
@@ -281,7 +283,10 @@ def async_api(client: AsyncGpt) -> Api:
             received = [chunk async for chunk in chunks]
             return received, await chunks.get_final_completion()
 
-    return Api(create=create, stream=stream)
+    completions = client.chat.completions
+    return Api(
+        create=create, stream=stream, parse=completions.parse, run_tools=completions.run_tools
+    )
 
 
 def sync_api(client: Gpt) -> Api:
@@ -299,7 +304,15 @@ def sync_api(client: Gpt) -> Api:
     async def stream(**params: Any) -> tuple[list[ChatCompletionChunk], ChatCompletion]:
         return await anyio.to_thread.run_sync(functools.partial(stream_blocking, **params))
 
-    return Api(create=create, stream=stream)
+    async def parse(**params: Any) -> ParsedChatCompletion[Any]:
+        call = functools.partial(client.chat.completions.parse, **params)
+        return await anyio.to_thread.run_sync(call)
+
+    async def run_tools(**params: Any) -> ToolRunResult:
+        call = functools.partial(client.chat.completions.run_tools, **params)
+        return await anyio.to_thread.run_sync(call)
+
+    return Api(create=create, stream=stream, parse=parse, run_tools=run_tools)
 
 
 OpenApi = Callable[[str, str], contextlib.AbstractAsyncContextManager[Api]]
