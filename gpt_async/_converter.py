@@ -46,7 +46,7 @@ from cattrs.gen import make_dict_structure_fn, override
 
 from ._exceptions import APIResponseValidationError, RequestValidationError
 from ._types import EXTRA_KEY, UNSET, _UnsetType
-from ._wire import Invalid, checker, describe, register_adapter, tag_of
+from ._wire import Invalid, checker, describe, field_type, register_adapter, tag_of
 from .models._response import ChatCompletionMessage
 
 __all__ = [
@@ -443,9 +443,9 @@ def _sets_slots_directly(cl: type[Any]) -> bool:
 
 def _generate_structurer(cl: type[Any], name: str) -> Callable[[Any], Any]:
     """``def f(d)``: a model from a dict of exactly the expected JSON types, else ``_Mismatch``."""
-    hints = typing.get_type_hints(cl)
     extra = _extra_field(cl)
     fields = [a for a in attrs.fields(cl) if a.name != extra]
+    hints = {a.name: field_type(cl, a.name) for a in fields}
     direct = _sets_slots_directly(cl)
     cls = _ns_name(cl)
     lines = [f"def {name}(d):", "    if type(d) is not dict: _mm()"]

@@ -24,7 +24,7 @@ import attrs
 
 from ._types import EXTRA_KEY, UNSET, _UnsetType
 
-__all__ = ["Invalid", "checker", "describe", "register_adapter", "tag_of"]
+__all__ = ["Invalid", "checker", "describe", "field_type", "register_adapter", "tag_of"]
 
 _Check = Callable[[Any], Any]
 _NONE = type(None)
@@ -414,7 +414,11 @@ class _ClassChecker:
         """An instance of the model: generated code (made on the first instance) reads it."""
         if self._from_instance is None:
             self._from_instance = _instance_function(
-                self.cls, self._fields, typing.get_type_hints(self.cls), self.by_key, self.tag
+                self.cls,
+                self._fields,
+                {a.name: field_type(self.cls, a.name) for a in self._fields},
+                self.by_key,
+                self.tag,
             )
         return self._from_instance(v)
 
