@@ -63,11 +63,14 @@ class _ChoiceState:
             self._add_logprobs(choice.logprobs)
 
     def _add_logprobs(self, logprobs: ChoiceLogprobs) -> None:
+        # Fresh lists, extended in place: one copy per token, not the whole list per chunk.
         current = self.logprobs = self.logprobs or ChoiceLogprobs()
         if logprobs.content is not None:
-            current.content = [*(current.content or ()), *logprobs.content]
+            current.content = current.content or []
+            current.content.extend(logprobs.content)
         if logprobs.refusal is not None:
-            current.refusal = [*(current.refusal or ()), *logprobs.refusal]
+            current.refusal = current.refusal or []
+            current.refusal.extend(logprobs.refusal)
 
     def choice(self) -> Choice:
         tool_calls: list[ChatCompletionMessageToolCallUnion] | None = None

@@ -363,13 +363,9 @@ def _retry_delay(budget: RetryBudget, exc: GptAsyncError) -> float | None:
     if isinstance(exc, SDKError):
         headers = exc.raw_response.headers if exc.raw_response else {}
         return budget.next_delay(exc.status_code, headers)
-    if isinstance(exc, APIResponseValidationError) or not _is_connection_error(exc):
-        return None
+    if not isinstance(exc, APIConnectionError):
+        return None  # a bad body or bad input: the same request would fail the same way
     return budget.next_delay(None, None)
-
-
-def _is_connection_error(exc: GptAsyncError) -> bool:
-    return isinstance(exc, APIConnectionError)
 
 
 def _retry_config(config: RetryConfig | None, max_retries: int | None) -> RetryConfig:

@@ -128,7 +128,7 @@ class AsyncStream(Generic[T]):
             while True:
                 data = await self._read(response)
                 if not data:
-                    self._end_of_body()
+                    raise IncompleteStreamError("the stream ended without data: [DONE]")
                 chunks = self._decode(self._decoder.feed(data))
                 if chunks or self._done:
                     return chunks
@@ -143,10 +143,6 @@ class AsyncStream(Generic[T]):
             return await response.read_chunk()
         assert scope.cancelled_caught
         raise APITimeoutError("total timeout expired during the stream")
-
-    def _end_of_body(self) -> None:
-        self._decoder.close()
-        raise IncompleteStreamError("the stream ended without data: [DONE]")
 
     def _decode(self, events: list[ServerSentEvent]) -> list[T]:
         chunks: list[T] = []
