@@ -42,6 +42,7 @@ from ._exceptions import (
     ToolLoopLimitError,
     UnprocessableEntityError,
 )
+from ._ratelimit import RateLimitInfo
 from ._retry import RetryConfig
 from ._streaming import AsyncStream
 from ._transport import AiohttpTransport, AsyncTransport, HTTPRequest, HTTPResponse
@@ -126,6 +127,7 @@ __all__ = [
     "ParsedChoice",
     "PermissionDeniedError",
     "RateLimitError",
+    "RateLimitInfo",
     "RawResponse",
     "RequestValidationError",
     "RetryConfig",
