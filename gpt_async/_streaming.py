@@ -126,8 +126,8 @@ class AsyncStream(Generic[T]):
         self._held = _Held(opener)
         if response is not None:
             self._held.hold(response)
-        finalizer = weakref.finalize(self, self._held.release)
-        finalizer.atexit = False  # at exit the clients' sessions close every connection
+        # Also run at exit, before the portal stops: collection during teardown is too late.
+        weakref.finalize(self, self._held.release)
         self._decoder = SSEDecoder()
         self._batch: list[T] = []
         self._pos = 0
