@@ -77,9 +77,8 @@ class Stream(Generic[T]):
 
     def _iterate(self) -> Iterator[T]:
         try:
-            while self._pos < len(self._batch) or self._refill():
-                self._pos += 1
-                yield self._batch[self._pos - 1]
+            while batch := self._take():
+                yield from batch
         finally:
             if not self._async.closed:
                 _portal.cleanup(self._async.close_now)
@@ -89,6 +88,14 @@ class Stream(Generic[T]):
             raise StopIteration
         self._pos += 1
         return self._batch[self._pos - 1]
+
+    def _take(self) -> list[T]:
+        """The chunks not delivered yet: the rest of the batch ``next()`` began, else a read's."""
+        if self._pos < len(self._batch):
+            rest = self._batch[self._pos :]
+            self._batch, self._pos = [], 0
+            return rest
+        return _portal.run(self._async._next_batch)
 
     def _refill(self) -> bool:
         self._batch, self._pos = _portal.run(self._async._next_batch), 0

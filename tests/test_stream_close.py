@@ -522,3 +522,26 @@ async def test_async_stream_false_is_a_completion(
             result = await client.chat.completions.create(model="m", messages=USER, stream=value)
             assert isinstance(result, components.ChatCompletion)
     assert [r.json["stream"] for r in threaded_server.requests] == [False, None]
+
+
+def test_ctrl_c_in_a_sync_loop_without_with_closes(interrupt: Callable[..., str]) -> None:
+    """SIGINT in a bare sync loop (no ``with``, stream still referenced) drops the stream."""
+    code = """
+    import gpt_async
+    from gpt_async.testing import ThreadedFakeOpenAIServer, StreamReply
+    with ThreadedFakeOpenAIServer() as srv:
+        srv.enqueue(StreamReply.of_content(["w "] * 2000, delay_between=0.01))
+        client = gpt_async.Gpt(api_key_auth="k", server_url=srv.url)
+        stream = client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "x"}], stream=True)
+        try:
+            for i, _ in enumerate(stream):
+                if i == 1:
+                    print("streaming", flush=True)
+        except KeyboardInterrupt:
+            print("interrupted", stream.closed, srv.wait_for_disconnects(1, timeout=1),
+                  client.pool_size(), flush=True)
+        client.close()
+    """
+    out = interrupt(code, "streaming")
+    assert out.split() == ["interrupted", "True", "1", "0"]
