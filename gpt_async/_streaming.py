@@ -244,7 +244,7 @@ class AsyncStream(Generic[T]):
         return chunks
 
     def _finish(self) -> None:
-        self._done = True
+        self._done = self._closed = True
         self._held.close()  # releases the connection for reuse: the body has ended
 
     # ------------------------------------------------------------------ lifecycle
