@@ -188,6 +188,11 @@ class AsyncParseStream(Generic[T]):
         """Every chunk received so far."""
         return self.stream.chunks
 
+    @property
+    def closed(self) -> bool:
+        """Whether the stream was closed: read to its end, failed, left early or closed."""
+        return self.stream.closed
+
     def __aiter__(self) -> AsyncIterator[ChatCompletionChunk]:
         return self.stream.__aiter__()  # a loop left early closes the stream (see AsyncStream)
 

@@ -289,6 +289,7 @@ async def test_async_loop_left_early_closes(server: Watched, source: str, exit_n
         await ASYNC_EXITS[exit_name](stream)
         await _wait_async(server, seen + 1)
         await asyncio.sleep(0)
+        assert stream.closed
         assert client.pool_size() == pool
         assert asyncio.all_tasks() == tasks
         assert [chunk async for chunk in stream] == []
