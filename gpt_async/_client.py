@@ -526,7 +526,7 @@ class AsyncCompletions:
 
     @overload
     async def create(
-        self, *, stream: Literal[False] = False, **params: Unpack[CompletionCreateParams]
+        self, *, stream: Literal[False] | None = ..., **params: Unpack[CompletionCreateParams]
     ) -> ChatCompletion: ...
 
     @overload
@@ -536,11 +536,11 @@ class AsyncCompletions:
 
     @overload
     async def create(
-        self, *, stream: bool, **params: Unpack[CompletionCreateParams]
+        self, *, stream: bool | None, **params: Unpack[CompletionCreateParams]
     ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]: ...
 
     async def create(
-        self, *, stream: bool = False, **params: Unpack[CompletionCreateParams]
+        self, *, stream: bool | None = DEFAULT, **params: Unpack[CompletionCreateParams]
     ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
         """Create a chat completion from keyword arguments.
 
@@ -631,8 +631,10 @@ T = TypeVar("T")
 _OPTION_KEYS = frozenset({"timeout", "retries", "extra_headers", "extra_query", "extra_body"})
 
 
-def _split_params(params: dict[str, Any], stream: bool) -> tuple[dict[str, Any], _CallOptions]:
-    check_option(stream, bool, "stream")
+def _split_params(
+    params: dict[str, Any], stream: bool | None
+) -> tuple[dict[str, Any], _CallOptions]:
+    check_option(stream, (bool, _Default), "stream")
     options = _NO_OPTIONS
     if not _OPTION_KEYS.isdisjoint(params):
         options = _CallOptions.of(
@@ -642,8 +644,8 @@ def _split_params(params: dict[str, Any], stream: bool) -> tuple[dict[str, Any],
             query=params.pop("extra_query", None),
             extra_body=params.pop("extra_body", None),
         )
-    if stream:
-        params["stream"] = True
+    if stream is not DEFAULT:
+        params["stream"] = stream  # sent as set: False as false, None as null
     body = _converter.to_wire(params, CreateChatCompletionRequest)
     _check_messages(body)
     return body, options

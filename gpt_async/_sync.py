@@ -1,21 +1,27 @@
 """``Gpt``: the synchronous facade. No logic lives here.
 
 Each method hands its async twin's coroutine to the process-wide portal
-(``_portal.run``) in one line. The ``AsyncGpt`` inside is created here but opens
-its aiohttp session lazily, on the portal's loop, on the first call.
+(``_portal.run``) in one line, and every result crosses back through one
+adapter, :func:`to_sync`, so nothing async reaches a sync caller. The
+``AsyncGpt`` inside is created here but opens its aiohttp session lazily, on the
+portal's loop, on the first call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import sys
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
+
+import attrs
 
 from . import _portal
 from ._client import DEFAULT, AsyncGpt
 from ._streaming import AsyncStream
+from .models.operations import CreateChatCompletionResponse, RawResponse
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Sequence
     from types import TracebackType
 
     from typing_extensions import Self, Unpack
@@ -28,7 +34,6 @@ if TYPE_CHECKING:
     from .models._chunk import ChatCompletionChunk
     from .models._request import CreateChatCompletionRequest
     from .models._response import ChatCompletion
-    from .models.operations import CreateChatCompletionResponse
 
 __all__ = ["Chat", "Completions", "Gpt", "ParseStream", "Stream"]
 
@@ -38,8 +43,12 @@ T = TypeVar("T")
 class Stream(Generic[T]):
     """A plain iterator of stream chunks that is also a context manager.
 
-    Leaving it early (``with``, or :meth:`close` after a ``break``) closes the
-    connection. It pulls a whole network read of chunks per trip to the portal.
+    Leaving a ``for`` loop over it early in any way (``break``, ``return``, an
+    exception, Ctrl-C) closes the connection, with or without ``with``: the loop
+    runs through a generator whose ``finally`` closes the response when the loop
+    drops it. Iterating it again then ends at once. ``next(stream)`` takes one
+    chunk and keeps the stream open. It pulls a whole network read of chunks per
+    trip to the portal.
     """
 
     def __init__(self, stream: AsyncStream[T]) -> None:
@@ -48,20 +57,49 @@ class Stream(Generic[T]):
         self._pos = 0
 
     @property
+    def response(self) -> RawResponse | None:
+        """The HTTP response's status, headers and URL, once connected."""
+        response = self._async.response
+        return None if response is None else RawResponse.of(response)
+
+    @property
     def chunks(self) -> list[T]:
         """Every chunk received so far."""
         return self._async.chunks
 
-    def __iter__(self) -> Self:
-        return self
+    @property
+    def closed(self) -> bool:
+        """Whether the stream was closed: read to its end, failed, left early or closed."""
+        return self._async.closed
+
+    def __iter__(self) -> Iterator[T]:
+        return self._iterate()
+
+    def _iterate(self) -> Iterator[T]:
+        try:
+            while batch := self._take():
+                yield from batch
+        finally:
+            if not self._async.closed:
+                _portal.cleanup(self._async.close_now)
 
     def __next__(self) -> T:
-        if self._pos == len(self._batch):
-            self._batch, self._pos = _portal.run(self._async._next_batch), 0
-            if not self._batch:
-                raise StopIteration
+        if self._pos == len(self._batch) and not self._refill():
+            raise StopIteration
         self._pos += 1
         return self._batch[self._pos - 1]
+
+    def _take(self) -> list[T]:
+        """The chunks not delivered yet: the rest of the batch ``next()`` began, else a read's."""
+        if self._pos < len(self._batch):
+            rest = self._batch[self._pos :]
+            self._batch, self._pos = [], 0
+            return rest
+        return _portal.run(self._async._next_batch)
+
+    def _refill(self) -> bool:
+        self._batch, self._pos = _portal.run(self._async._next_batch), 0
+        return bool(self._batch)
 
     def close(self) -> None:
         """Close the HTTP response; a stream not read to its end drops its connection."""
@@ -96,8 +134,26 @@ class ParseStream(Stream["ChatCompletionChunk"], Generic[T]):
         return _portal.run(self._parse.get_final_completion)
 
 
-def _sync_result(result: Any) -> Any:
-    return Stream(result) if isinstance(result, AsyncStream) else result
+def to_sync(result: Any) -> Any:
+    """The sync twin of what an ``AsyncGpt`` method returned: the one sync boundary.
+
+    ``AsyncStream`` becomes ``Stream``, ``AsyncParseStream`` ``ParseStream``, and an
+    envelope carrying an ``AsyncStream`` the same envelope carrying a ``Stream``;
+    every other result is sync already and passes unchanged.
+    """
+    if isinstance(result, AsyncStream):
+        return Stream(result)
+    if isinstance(result, CreateChatCompletionResponse) and isinstance(result.stream, AsyncStream):
+        return attrs.evolve(result, stream=Stream(result.stream))
+    parse = sys.modules.get("gpt_async._parse")  # no parse stream exists before it loads
+    if parse is not None and isinstance(result, parse.AsyncParseStream):
+        return ParseStream(result)
+    return result
+
+
+def _run(fn: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
+    """Run an ``AsyncGpt`` method on the portal; its result crosses through :func:`to_sync`."""
+    return to_sync(_portal.run(fn, *args, **kwargs))
 
 
 class Gpt:
@@ -144,7 +200,7 @@ class Gpt:
 
     def close(self) -> None:
         """Close the pooled connections. Idempotent."""
-        _portal.run(self._async.aclose)
+        _run(self._async.aclose)
 
     @property
     def is_closed(self) -> bool:
@@ -153,7 +209,7 @@ class Gpt:
 
     def pool_size(self) -> int:
         """Connections held by the pool now (in use plus idle)."""
-        return self._async.pool_size()
+        return to_sync(self._async.pool_size())  # type: ignore[no-any-return]
 
 
 class Chat:
@@ -172,7 +228,7 @@ class Chat:
         headers: Mapping[str, str] | None = None,
     ) -> CreateChatCompletionResponse:
         """Create a model response for the given chat conversation (see the async twin)."""
-        return _portal.run(
+        return _run(  # type: ignore[no-any-return]
             self._async.create_chat_completion,
             request,
             timeout=timeout,
@@ -189,7 +245,7 @@ class Completions:
 
     @overload
     def create(
-        self, *, stream: Literal[False] = False, **params: Unpack[CompletionCreateParams]
+        self, *, stream: Literal[False] | None = ..., **params: Unpack[CompletionCreateParams]
     ) -> ChatCompletion: ...
 
     @overload
@@ -199,30 +255,31 @@ class Completions:
 
     @overload
     def create(
-        self, *, stream: bool, **params: Unpack[CompletionCreateParams]
+        self, *, stream: bool | None, **params: Unpack[CompletionCreateParams]
     ) -> ChatCompletion | Stream[ChatCompletionChunk]: ...
 
     def create(
-        self, *, stream: bool = False, **params: Unpack[CompletionCreateParams]
+        self, *, stream: bool | None = DEFAULT, **params: Unpack[CompletionCreateParams]
     ) -> ChatCompletion | Stream[ChatCompletionChunk]:
         """Create a chat completion from keyword arguments (see the async twin)."""
-        return _sync_result(_portal.run(self._async.create, stream=stream, **params))  # type: ignore[no-any-return]
+        return _run(self._async.create, stream=stream, **params)  # type: ignore[no-any-return]
 
     def stream(self, **params: Unpack[CompletionCreateParams]) -> Stream[ChatCompletionChunk]:
         """Like ``create(stream=True)``, used directly as ``with ... as stream``."""
-        return Stream(self._async.stream(**params))
+        return to_sync(self._async.stream(**params))  # type: ignore[no-any-return]
 
     def parse(
         self, *, response_format: type[T], **params: Unpack[ParseParams]
     ) -> ParsedChatCompletion[T]:
         """Create a completion parsed as ``response_format`` (see the async twin)."""
-        return _portal.run(self._async.parse, response_format=response_format, **params)
+        return _run(self._async.parse, response_format=response_format, **params)  # type: ignore[no-any-return]
 
     def parse_stream(
         self, *, response_format: type[T], **params: Unpack[ParseParams]
     ) -> ParseStream[T]:
         """Like :meth:`parse`, streamed, used as ``with ... as stream`` (see the async twin)."""
-        return ParseStream(self._async.parse_stream(response_format=response_format, **params))
+        stream = self._async.parse_stream(response_format=response_format, **params)
+        return to_sync(stream)  # type: ignore[no-any-return]
 
     def run_tools(
         self,
@@ -233,6 +290,6 @@ class Completions:
         **params: Unpack[RunToolsParams],
     ) -> ToolRunResult:
         """Call the model and run its tool calls until it answers (see the async twin)."""
-        return _portal.run(
+        return _run(  # type: ignore[no-any-return]
             self._async.run_tools, tools=tools, max_steps=max_steps, on_step=on_step, **params
         )

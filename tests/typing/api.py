@@ -36,6 +36,10 @@ async def async_api() -> None:
                 assert_type(chunk, components.ChatCompletionChunk)
         final = await stream.get_final_completion()
         assert_type(final, components.ChatCompletion)
+        assert_type(
+            await client.chat.completions.create(model="m", messages=[], stream=None),
+            components.ChatCompletion,
+        )
         async with client.chat.completions.stream(model="m", messages=[]) as s2:
             assert_type(s2, AsyncStream[components.ChatCompletionChunk])
         res = await client.chat.create_chat_completion(
@@ -55,6 +59,13 @@ def sync_api() -> None:
             for chunk in stream:
                 assert_type(chunk, components.ChatCompletionChunk)
         assert_type(stream.get_final_completion(), components.ChatCompletion)
+        assert_type(stream.response, operations.RawResponse | None)
+        unstreamed = client.chat.completions.create(model="m", messages=[], stream=False)
+        assert_type(unstreamed, components.ChatCompletion)
+        assert_type(
+            client.chat.completions.create(model="m", messages=[], stream=None),
+            components.ChatCompletion,
+        )
     try:
         pass
     except errors.SDKError as exc:
