@@ -28,6 +28,7 @@ from ._exceptions import (
     StreamDecodeError,
     status_error,
 )
+from ._response import stream_response
 from ._sse import DONE, ServerSentEvent, SSEDecoder
 from .models._chunk import ChatCompletionChunk
 from .models.operations import RawResponse
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 
     from typing_extensions import Self
 
+    from ._response import APIResponse
     from ._transport import HTTPResponse
     from .models._response import ChatCompletion
 
@@ -54,7 +56,8 @@ class AsyncStream(Generic[T]):
     :meth:`get_final_completion` returns the completion folded from every chunk.
 
     Attributes:
-        response: The HTTP response (status and headers), once connected.
+        response: The :class:`~gpt_async.APIResponse` (status, headers, request id,
+            rate limits), once connected; its ``parse()`` gives this stream.
     """
 
     def __init__(
@@ -65,7 +68,7 @@ class AsyncStream(Generic[T]):
         opener: Awaitable[tuple[HTTPResponse, Any]] | None = None,
     ) -> None:
         self._cls = cls
-        self.response = response
+        self.response = None if response is None else stream_response(response, self)
         self._opener = opener
         self._decoder = SSEDecoder()
         self._batch: list[T] = []
@@ -89,13 +92,13 @@ class AsyncStream(Generic[T]):
         """Bound the whole stream by an absolute ``anyio.current_time()`` deadline."""
         self._deadline = deadline
 
-    async def _connect(self) -> HTTPResponse:
+    async def _connect(self) -> APIResponse[Any]:
         if self.response is None:
             if self._opener is None:
                 raise RuntimeError("stream has neither a response nor an opener")
             opener, self._opener = self._opener, None
-            _response, connected = await opener
-            self.response = connected.response
+            response, connected = await opener
+            self.response = stream_response(response, self)
             self._deadline = connected._deadline
         return self.response
 
@@ -136,7 +139,7 @@ class AsyncStream(Generic[T]):
             await self.aclose()
             raise
 
-    async def _read(self, response: HTTPResponse) -> bytes:
+    async def _read(self, response: APIResponse[Any]) -> bytes:
         if self._deadline is None:
             return await response.read_chunk()
         with anyio.move_on_after(self._deadline - anyio.current_time()) as scope:
@@ -222,7 +225,7 @@ class AsyncStream(Generic[T]):
         return fold_chunks(self.chunks)  # type: ignore[arg-type]
 
 
-def _stream_error(data: str, response: HTTPResponse | None) -> SDKError:
+def _stream_error(data: str, response: APIResponse[Any] | None) -> SDKError:
     """The SDKError for an ``event: error`` or an ``{"error": ...}`` payload in a stream."""
     try:
         parsed = _converter.loads(data)

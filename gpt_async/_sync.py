@@ -7,11 +7,15 @@ its aiohttp session lazily, on the portal's loop, on the first call.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 from . import _portal
-from ._client import DEFAULT, AsyncGpt
+from ._client import DEFAULT, AsyncCompletions, AsyncGpt
+from ._keywords import mirror
+from ._params import CLIENT
+from ._response import APIResponse, AsyncCompletionsWithRawResponse
 from ._streaming import AsyncStream
 
 if TYPE_CHECKING:
@@ -30,7 +34,7 @@ if TYPE_CHECKING:
     from .models._response import ChatCompletion
     from .models.operations import CreateChatCompletionResponse
 
-__all__ = ["Chat", "Completions", "Gpt", "ParseStream", "Stream"]
+__all__ = ["Chat", "Completions", "CompletionsWithRawResponse", "Gpt", "ParseStream", "Stream"]
 
 T = TypeVar("T")
 
@@ -51,6 +55,12 @@ class Stream(Generic[T]):
     def chunks(self) -> list[T]:
         """Every chunk received so far."""
         return self._async.chunks
+
+    @property
+    def response(self) -> APIResponse[Stream[T]] | None:
+        """The :class:`~gpt_async.APIResponse` once connected; its ``parse()`` gives this stream."""
+        raw = self._async.response
+        return None if raw is None else raw.with_parsed(self, weak=True)
 
     def __iter__(self) -> Self:
         return self
@@ -97,6 +107,8 @@ class ParseStream(Stream["ChatCompletionChunk"], Generic[T]):
 
 
 def _sync_result(result: Any) -> Any:
+    if isinstance(result, APIResponse) and isinstance(result.parse(), AsyncStream):
+        return result.with_parsed(Stream(result.parse()))
     return Stream(result) if isinstance(result, AsyncStream) else result
 
 
@@ -109,19 +121,29 @@ class Gpt:
     ``AsyncGpt`` there). Ctrl-C cancels the request in flight.
     """
 
+    @mirror(AsyncGpt.__init__)
     def __init__(self, **options: Unpack[ClientOptions]) -> None:
-        self._async = AsyncGpt(**options)
-        self.chat = Chat(self._async)
-        _portal.track(self._async)
+        CLIENT.check(options, "Gpt()")  # else the error would name AsyncGpt()
+        self._adopt(AsyncGpt(**options))
+
+    def _adopt(self, client: AsyncGpt) -> Self:
+        self._async = client
+        self.chat = Chat(client)
+        _portal.track(client)
+        return self
 
     @classmethod
     def azure(cls, **options: Any) -> Gpt:
         """A client for an Azure OpenAI deployment; see :meth:`AsyncGpt.azure`."""
-        client = cls.__new__(cls)
-        client._async = AsyncGpt.azure(**options)
-        client.chat = Chat(client._async)
-        _portal.track(client._async)
-        return client
+        return cls.__new__(cls)._adopt(AsyncGpt.azure(**options))
+
+    def with_options(self, **options: Unpack[ClientOptions]) -> Gpt:
+        """A new client with these options changed, sharing the pool (see the async twin)."""
+        return Gpt.__new__(Gpt)._adopt(self._async.with_options(**options))
+
+    def __copy__(self) -> Gpt:
+        """``copy.copy(client)``: :meth:`with_options` without changes (its own ``chat``)."""
+        return self.with_options()
 
     @property
     def server_url(self) -> str:
@@ -187,6 +209,11 @@ class Completions:
     def __init__(self, client: AsyncGpt) -> None:
         self._async = client.chat.completions
 
+    @functools.cached_property
+    def with_raw_response(self) -> CompletionsWithRawResponse:
+        """The same calls, returning an :class:`~gpt_async.APIResponse` (see the async twin)."""
+        return CompletionsWithRawResponse(self._async.with_raw_response)
+
     @overload
     def create(
         self, *, stream: Literal[False] = False, **params: Unpack[CompletionCreateParams]
@@ -202,28 +229,33 @@ class Completions:
         self, *, stream: bool, **params: Unpack[CompletionCreateParams]
     ) -> ChatCompletion | Stream[ChatCompletionChunk]: ...
 
+    @mirror(AsyncCompletions.create)
     def create(
         self, *, stream: bool = False, **params: Unpack[CompletionCreateParams]
     ) -> ChatCompletion | Stream[ChatCompletionChunk]:
         """Create a chat completion from keyword arguments (see the async twin)."""
         return _sync_result(_portal.run(self._async.create, stream=stream, **params))  # type: ignore[no-any-return]
 
+    @mirror(AsyncCompletions.stream)
     def stream(self, **params: Unpack[CompletionCreateParams]) -> Stream[ChatCompletionChunk]:
         """Like ``create(stream=True)``, used directly as ``with ... as stream``."""
         return Stream(self._async.stream(**params))
 
+    @mirror(AsyncCompletions.parse)
     def parse(
         self, *, response_format: type[T], **params: Unpack[ParseParams]
     ) -> ParsedChatCompletion[T]:
         """Create a completion parsed as ``response_format`` (see the async twin)."""
         return _portal.run(self._async.parse, response_format=response_format, **params)
 
+    @mirror(AsyncCompletions.parse_stream)
     def parse_stream(
         self, *, response_format: type[T], **params: Unpack[ParseParams]
     ) -> ParseStream[T]:
         """Like :meth:`parse`, streamed, used as ``with ... as stream`` (see the async twin)."""
         return ParseStream(self._async.parse_stream(response_format=response_format, **params))
 
+    @mirror(AsyncCompletions.run_tools)
     def run_tools(
         self,
         *,
@@ -236,3 +268,27 @@ class Completions:
         return _portal.run(
             self._async.run_tools, tools=tools, max_steps=max_steps, on_step=on_step, **params
         )
+
+
+class CompletionsWithRawResponse:
+    """``chat.completions.with_raw_response`` of :class:`Gpt`."""
+
+    def __init__(self, raw: AsyncCompletionsWithRawResponse) -> None:
+        self._async = raw
+
+    @overload
+    def create(
+        self, *, stream: Literal[False] = False, **params: Unpack[CompletionCreateParams]
+    ) -> APIResponse[ChatCompletion]: ...
+
+    @overload
+    def create(
+        self, *, stream: Literal[True], **params: Unpack[CompletionCreateParams]
+    ) -> APIResponse[Stream[ChatCompletionChunk]]: ...
+
+    @mirror(AsyncCompletionsWithRawResponse.create)
+    def create(
+        self, *, stream: bool = False, **params: Unpack[CompletionCreateParams]
+    ) -> APIResponse[Any]:
+        """Like ``create``, returning the :class:`~gpt_async.APIResponse` (see the async twin)."""
+        return _sync_result(_portal.run(self._async.create, stream=stream, **params))  # type: ignore[no-any-return]
