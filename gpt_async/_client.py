@@ -129,59 +129,80 @@ class AsyncGpt:
     def __init__(self, **options: Unpack[ClientOptions]) -> None:
         CLIENT.check(options, "AsyncGpt()")
         self._options = options
-        self._owns_transport = True
-        o = cast("ClientOptions", {**CLIENT_DEFAULTS, **options})
-        key = o["api_key_auth"] if o["api_key_auth"] is not None else o["api_key"]
-        if not callable(key):
-            check_option(key, str, "api_key_auth")
-        for option, cls in (
-            ("retry_config", RetryConfig),
-            ("hooks", Hooks),
-            ("limits", Limits),
-            ("default_headers", Mapping),
-            ("default_query", Mapping),
-        ):
-            check_option(o[option], cls, option)  # type: ignore[literal-required]
-        self._api_key: ApiKey | None = key if callable(key) else resolve_api_key(key)
-        if isinstance(self._api_key, str):
-            check_header_value("authorization", self._api_key, path="api_key_auth")
-        url = o["server_url"] if o["server_url"] is not None else o["base_url"]
-        self.server_url = resolve_base_url(url)
-        self._endpoint = f"{self.server_url}/chat/completions"
-        self._api_key_header = o["api_key_header"]
-        self.timeout = Timeout.coerce(o["timeout"])
-        self.retry_config = _retry_config(o["retry_config"], o["max_retries"])
-        self.hooks = o["hooks"] or Hooks()
-        self._headers = self._static_headers(o["organization"], o["project"], o["default_headers"])
-        self._query = check_query(o["default_query"], "default_query")
-        self._transport: AsyncTransport = o["transport"] or AiohttpTransport(
-            limits=o["limits"], session=o["session"], ssl_context=o["ssl_context"]
-        )
+        merged = cast("ClientOptions", {**CLIENT_DEFAULTS, **options})
+        for derive in dict.fromkeys(_DERIVED_BY.values()):
+            derive(self, merged)
         self._closed = False
         self.chat = AsyncChat(self)
 
     def with_options(self, **options: Unpack[ClientOptions]) -> Self:
         """A new client with these options changed, sharing this one's connection pool.
 
-        Cheap enough to call per request: no new session or pool is made (unless an
-        option that shapes the pool, such as ``limits`` or ``session``, is changed).
-        Closing the new client leaves the shared pool open; closing this one closes it.
+        Cheap enough to call per request: only what the changed options shape is
+        derived again, and no session or pool is made (unless an option that shapes
+        the pool, such as ``limits`` or ``session``, changes). Closing the new client
+        leaves a shared pool open; closing this one closes it.
 
         Args:
             **options: Any constructor option.
         """
         CLIENT.check(options, "with_options()")
-        merged = cast("ClientOptions", {**self._options, **options})
-        if not POOL_OPTIONS.isdisjoint(options):
-            return type(self)(**merged)
-        shared: ClientOptions = {**merged, "transport": self._transport}
-        client = type(self)(**shared)
-        client._options, client._owns_transport = merged, False
+        client = object.__new__(type(self))
+        client.__dict__.update(self.__dict__)
+        client._options = cast("ClientOptions", {**self._options, **options})
+        client._owns_transport = False
+        merged = cast("ClientOptions", {**CLIENT_DEFAULTS, **client._options})
+        for derive in dict.fromkeys(_DERIVED_BY[name] for name in options):
+            derive(client, merged)
+        client._closed = False
+        client.chat = AsyncChat(client)
         return client
 
     def __copy__(self) -> Self:
         """``copy.copy(client)``: :meth:`with_options` without changes (its own ``chat``)."""
         return self.with_options()
+
+    # Each option shapes one part of the client; _DERIVED_BY (below the class) says which.
+
+    def _derive_key(self, o: ClientOptions) -> None:
+        key = o["api_key_auth"] if o["api_key_auth"] is not None else o["api_key"]
+        if not callable(key):
+            check_option(key, str, "api_key_auth")
+        self._api_key: ApiKey | None = key if callable(key) else resolve_api_key(key)
+        if isinstance(self._api_key, str):
+            check_header_value("authorization", self._api_key, path="api_key_auth")
+        self._api_key_header = o["api_key_header"]
+
+    def _derive_url(self, o: ClientOptions) -> None:
+        url = o["server_url"] if o["server_url"] is not None else o["base_url"]
+        self.server_url = resolve_base_url(url)
+        self._endpoint = f"{self.server_url}/chat/completions"
+
+    def _derive_headers(self, o: ClientOptions) -> None:
+        check_option(o["default_headers"], Mapping, "default_headers")
+        self._headers = self._static_headers(o["organization"], o["project"], o["default_headers"])
+
+    def _derive_query(self, o: ClientOptions) -> None:
+        check_option(o["default_query"], Mapping, "default_query")
+        self._query = check_query(o["default_query"], "default_query")
+
+    def _derive_timeout(self, o: ClientOptions) -> None:
+        self.timeout = Timeout.coerce(o["timeout"])
+
+    def _derive_retry(self, o: ClientOptions) -> None:
+        check_option(o["retry_config"], RetryConfig, "retry_config")
+        self.retry_config = _retry_config(o["retry_config"], o["max_retries"])
+
+    def _derive_hooks(self, o: ClientOptions) -> None:
+        check_option(o["hooks"], Hooks, "hooks")
+        self.hooks = o["hooks"] or Hooks()
+
+    def _derive_pool(self, o: ClientOptions) -> None:
+        check_option(o["limits"], Limits, "limits")
+        self._transport: AsyncTransport = o["transport"] or AiohttpTransport(
+            limits=o["limits"], session=o["session"], ssl_context=o["ssl_context"]
+        )
+        self._owns_transport = True
 
     @classmethod
     def azure(
@@ -372,6 +393,26 @@ class AsyncGpt:
         return APIResponse(
             response, elapsed=elapsed, retries_taken=retries, parsed=completion
         ), completion
+
+
+_DERIVED_BY: dict[str, Callable[[AsyncGpt, ClientOptions], None]] = {
+    "api_key_auth": AsyncGpt._derive_key,
+    "api_key": AsyncGpt._derive_key,
+    "api_key_header": AsyncGpt._derive_key,
+    "server_url": AsyncGpt._derive_url,
+    "base_url": AsyncGpt._derive_url,
+    "organization": AsyncGpt._derive_headers,
+    "project": AsyncGpt._derive_headers,
+    "default_headers": AsyncGpt._derive_headers,
+    "default_query": AsyncGpt._derive_query,
+    "timeout": AsyncGpt._derive_timeout,
+    "retry_config": AsyncGpt._derive_retry,
+    "max_retries": AsyncGpt._derive_retry,
+    "hooks": AsyncGpt._derive_hooks,
+    **dict.fromkeys(POOL_OPTIONS, AsyncGpt._derive_pool),
+}
+"""The part of the client each option shapes: the constructor derives every part,
+``with_options`` only those of the options it changes."""
 
 
 def _retry_delay(budget: RetryBudget, exc: GptAsyncError) -> float | None:
