@@ -43,7 +43,6 @@ class APIResponse(Generic[R]):
         http_response: The transport's response.
         status_code: The HTTP status.
         headers: The response headers; lookups are case-insensitive.
-        url: The URL that answered.
         elapsed: Seconds from sending the last attempt to the arrival of its headers.
         retries_taken: How many retries the call made before this reply (0: none).
     """
@@ -56,7 +55,6 @@ class APIResponse(Generic[R]):
         "http_response",
         "retries_taken",
         "status_code",
-        "url",
     )
 
     def __init__(
@@ -70,7 +68,6 @@ class APIResponse(Generic[R]):
         self.http_response = http_response
         self.status_code = http_response.status_code
         self.headers: Mapping[str, str] = http_response.headers
-        self.url = http_response.url
         self.elapsed = elapsed
         self.retries_taken = retries_taken
         self._parsed: Any = parsed
@@ -78,6 +75,11 @@ class APIResponse(Generic[R]):
 
     def __repr__(self) -> str:
         return f"<APIResponse [{self.status_code}] request_id={self.request_id!r}>"
+
+    @property
+    def url(self) -> str:
+        """The URL that answered."""
+        return self.http_response.url
 
     @property
     def request_id(self) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import pydoc
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -108,20 +108,6 @@ IDS = [
 ]
 
 
-@pytest.fixture
-async def server() -> AsyncIterator[FakeOpenAIServer]:
-    """A testing server on the test's loop."""
-    async with FakeOpenAIServer() as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
-def thread_server() -> Iterator[ThreadedFakeOpenAIServer]:
-    """A testing server on its own thread, for the sync client."""
-    with ThreadedFakeOpenAIServer() as srv:
-        yield srv
-
-
 async def _call_async(completions: Any, method: str, keywords: dict[str, Any]) -> None:
     result = getattr(completions, method)(model="m", messages=USER, **keywords)
     if inspect.isawaitable(result):
@@ -131,35 +117,38 @@ async def _call_async(completions: Any, method: str, keywords: dict[str, Any]) -
 @pytest.mark.anyio
 @pytest.mark.parametrize(("method", "keywords", "message"), TYPOS, ids=IDS)
 async def test_async_typo_raises_before_io(
-    server: FakeOpenAIServer, method: str, keywords: dict[str, Any], message: str
+    openai_server: FakeOpenAIServer, method: str, keywords: dict[str, Any], message: str
 ) -> None:
     """AsyncGpt: an unknown keyword is a TypeError naming the closest one; nothing is sent."""
-    async with AsyncGpt(api_key="k", server_url=server.url) as client:
+    async with AsyncGpt(api_key="k", server_url=openai_server.url) as client:
         with pytest.raises(TypeError) as caught:
             await _call_async(client.chat.completions, method, keywords)
     assert str(caught.value) == message
-    assert server.requests == []
+    assert openai_server.requests == []
 
 
 @pytest.mark.parametrize(("method", "keywords", "message"), TYPOS, ids=IDS)
 def test_sync_typo_raises_before_io(
-    thread_server: ThreadedFakeOpenAIServer, method: str, keywords: dict[str, Any], message: str
+    openai_server_thread: ThreadedFakeOpenAIServer,
+    method: str,
+    keywords: dict[str, Any],
+    message: str,
 ) -> None:
     """Gpt: the same TypeError with the same message; the server sees nothing."""
-    before = len(thread_server.requests)
+    before = len(openai_server_thread.requests)
     with (
-        Gpt(api_key="k", server_url=thread_server.url) as client,
+        Gpt(api_key="k", server_url=openai_server_thread.url) as client,
         pytest.raises(TypeError) as caught,
     ):
         getattr(client.chat.completions, method)(model="m", messages=USER, **keywords)
     assert str(caught.value) == message
-    assert len(thread_server.requests) == before
+    assert len(openai_server_thread.requests) == before
 
 
 @pytest.mark.anyio
-async def test_issue_call_names_every_typo(server: FakeOpenAIServer) -> None:
+async def test_issue_call_names_every_typo(openai_server: FakeOpenAIServer) -> None:
     """The four typos of the issue's call are named at once, each with its suggestion."""
-    async with AsyncGpt(api_key="k", server_url=server.url) as client:
+    async with AsyncGpt(api_key="k", server_url=openai_server.url) as client:
         with pytest.raises(TypeError) as caught:
             await client.chat.completions.create(model="m", messages=USER, **ISSUE_CALL)
         with pytest.raises(TypeError) as raw:
@@ -167,13 +156,13 @@ async def test_issue_call_names_every_typo(server: FakeOpenAIServer) -> None:
                 model="m", messages=USER, **ISSUE_CALL
             )
     assert str(caught.value) == str(raw.value) == ISSUE_MESSAGE
-    assert server.requests == []
+    assert openai_server.requests == []
 
 
-def test_sync_issue_call_names_every_typo(thread_server: ThreadedFakeOpenAIServer) -> None:
+def test_sync_issue_call_names_every_typo(openai_server_thread: ThreadedFakeOpenAIServer) -> None:
     """Gpt: the issue's call fails the same way, the raw-response form too."""
-    before = len(thread_server.requests)
-    with Gpt(api_key="k", server_url=thread_server.url) as client:
+    before = len(openai_server_thread.requests)
+    with Gpt(api_key="k", server_url=openai_server_thread.url) as client:
         for create in (
             client.chat.completions.create,
             client.chat.completions.with_raw_response.create,
@@ -181,7 +170,7 @@ def test_sync_issue_call_names_every_typo(thread_server: ThreadedFakeOpenAIServe
             with pytest.raises(TypeError) as caught:
                 create(model="m", messages=USER, **ISSUE_CALL)
             assert str(caught.value) == ISSUE_MESSAGE
-    assert len(thread_server.requests) == before
+    assert len(openai_server_thread.requests) == before
 
 
 @pytest.mark.parametrize(("options", "message"), CONSTRUCTOR_TYPOS)
@@ -202,13 +191,13 @@ def test_with_options_typo_raises(factory: Callable[..., Any]) -> None:
 
 
 @pytest.mark.anyio
-async def test_extra_body_still_carries_unknown_fields(server: FakeOpenAIServer) -> None:
-    """A field the spec lacks goes through extra_body= to the server, as before."""
-    async with AsyncGpt(api_key="k", server_url=server.url) as client:
+async def test_extra_body_still_carries_unknown_fields(openai_server: FakeOpenAIServer) -> None:
+    """A field the spec lacks goes through extra_body= to the openai_server, as before."""
+    async with AsyncGpt(api_key="k", server_url=openai_server.url) as client:
         await client.chat.completions.create(
             model="m", messages=USER, extra_body={"cache_prompt": True}
         )
-    assert server.requests[-1].json["cache_prompt"] is True
+    assert openai_server.requests[-1].json["cache_prompt"] is True
 
 
 # ---------------------------------------------------------------- signatures

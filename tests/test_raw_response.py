@@ -56,31 +56,20 @@ def _stream_reply() -> StreamReply:
     return attrs.evolve(StreamReply.of_content(["a", " b"]), headers=LIMITS)
 
 
-@pytest.fixture
-async def server() -> AsyncIterator[FakeOpenAIServer]:
-    """A testing server on the test's loop."""
-    async with FakeOpenAIServer() as srv:
-        yield srv
+pytest_plugins = ["gpt_async.testing.pytest_plugin"]
 
 
 @pytest.fixture
-async def client(server: FakeOpenAIServer) -> AsyncIterator[AsyncGpt]:
+async def client(openai_server: FakeOpenAIServer) -> AsyncIterator[AsyncGpt]:
     """An AsyncGpt of ``server`` whose retries never sleep."""
-    async with AsyncGpt(api_key="k", server_url=server.url, retry_config=NO_WAIT) as c:
+    async with AsyncGpt(api_key="k", server_url=openai_server.url, retry_config=NO_WAIT) as c:
         yield c
 
 
 @pytest.fixture
-def thread_server() -> Iterator[ThreadedFakeOpenAIServer]:
-    """A testing server on its own thread."""
-    with ThreadedFakeOpenAIServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def sync_client(thread_server: ThreadedFakeOpenAIServer) -> Iterator[Gpt]:
+def sync_client(openai_server_thread: ThreadedFakeOpenAIServer) -> Iterator[Gpt]:
     """A Gpt of ``thread_server`` whose retries never sleep."""
-    with Gpt(api_key="k", server_url=thread_server.url, retry_config=NO_WAIT) as c:
+    with Gpt(api_key="k", server_url=openai_server_thread.url, retry_config=NO_WAIT) as c:
         yield c
 
 
@@ -104,31 +93,33 @@ def _check_completion_response(raw: APIResponse[Any], retries: int) -> None:
 
 @pytest.mark.anyio
 async def test_async_raw_response_of_a_completion(
-    client: AsyncGpt, server: FakeOpenAIServer
+    client: AsyncGpt, openai_server: FakeOpenAIServer
 ) -> None:
     """AsyncGpt: status, headers, request id, elapsed, retries and parse() of one reply."""
-    server.enqueue(Reply(json=COMPLETION, headers=LIMITS))
+    openai_server.enqueue(Reply(json=COMPLETION, headers=LIMITS))
     raw = await client.chat.completions.with_raw_response.create(model="m", messages=USER)
     _check_completion_response(raw, retries=0)
 
 
 @pytest.mark.anyio
-async def test_async_raw_response_after_a_429(client: AsyncGpt, server: FakeOpenAIServer) -> None:
+async def test_async_raw_response_after_a_429(
+    client: AsyncGpt, openai_server: FakeOpenAIServer
+) -> None:
     """AsyncGpt: after a retried 429, retries_taken is 1 and the headers are the reply's."""
-    server.enqueue(
+    openai_server.enqueue(
         Reply.error(429, "Slow down", headers={"x-ratelimit-remaining-requests": "0"}),
         Reply(json=COMPLETION, headers=LIMITS),
     )
     raw = await client.chat.completions.with_raw_response.create(model="m", messages=USER)
     _check_completion_response(raw, retries=1)
-    assert len(server.requests) == 2
+    assert len(openai_server.requests) == 2
 
 
 @pytest.mark.anyio
-async def test_async_429_error_carries_rate_limits(server: FakeOpenAIServer) -> None:
+async def test_async_429_error_carries_rate_limits(openai_server: FakeOpenAIServer) -> None:
     """AsyncGpt: a 429 that is not retried raises RateLimitError with typed rate limits."""
-    server.enqueue(Reply.error(429, "Slow down", headers=LIMITS))
-    async with AsyncGpt(api_key="k", server_url=server.url, max_retries=0) as client:
+    openai_server.enqueue(Reply.error(429, "Slow down", headers=LIMITS))
+    async with AsyncGpt(api_key="k", server_url=openai_server.url, max_retries=0) as client:
         with pytest.raises(RateLimitError) as caught:
             await client.chat.completions.with_raw_response.create(model="m", messages=USER)
     assert caught.value.rate_limits == EXPECTED
@@ -136,9 +127,11 @@ async def test_async_429_error_carries_rate_limits(server: FakeOpenAIServer) -> 
 
 
 @pytest.mark.anyio
-async def test_async_raw_response_of_a_stream(client: AsyncGpt, server: FakeOpenAIServer) -> None:
+async def test_async_raw_response_of_a_stream(
+    client: AsyncGpt, openai_server: FakeOpenAIServer
+) -> None:
     """AsyncGpt: with stream=True, parse() is the stream, whose response is the same kind."""
-    server.enqueue(_stream_reply())
+    openai_server.enqueue(_stream_reply())
     raw = await client.chat.completions.with_raw_response.create(
         model="m", messages=USER, stream=True
     )
@@ -155,9 +148,11 @@ async def test_async_raw_response_of_a_stream(client: AsyncGpt, server: FakeOpen
 
 
 @pytest.mark.anyio
-async def test_async_stream_method_response(client: AsyncGpt, server: FakeOpenAIServer) -> None:
+async def test_async_stream_method_response(
+    client: AsyncGpt, openai_server: FakeOpenAIServer
+) -> None:
     """AsyncGpt: stream()'s response has the headers, timing and retries, and parses to it."""
-    server.enqueue(Reply.error(503, "busy"), _stream_reply())
+    openai_server.enqueue(Reply.error(503, "busy"), _stream_reply())
     async with client.chat.completions.stream(model="m", messages=USER) as stream:
         assert stream.response is not None
         assert stream.response.status_code == 200
@@ -169,9 +164,11 @@ async def test_async_stream_method_response(client: AsyncGpt, server: FakeOpenAI
 
 
 @pytest.mark.anyio
-async def test_async_create_stream_response(client: AsyncGpt, server: FakeOpenAIServer) -> None:
+async def test_async_create_stream_response(
+    client: AsyncGpt, openai_server: FakeOpenAIServer
+) -> None:
     """AsyncGpt: create(stream=True)'s stream carries the same response object."""
-    server.enqueue(_stream_reply())
+    openai_server.enqueue(_stream_reply())
     stream = await client.chat.completions.create(model="m", messages=USER, stream=True)
     async with stream:
         assert stream.response is not None
@@ -189,7 +186,7 @@ async def test_absent_rate_limit_headers_give_none(client: AsyncGpt) -> None:
 
 @pytest.mark.anyio
 async def test_malformed_rate_limit_headers_give_none(
-    client: AsyncGpt, server: FakeOpenAIServer
+    client: AsyncGpt, openai_server: FakeOpenAIServer
 ) -> None:
     """Malformed headers read as None, well-formed ones beside them still parse."""
     headers = {
@@ -198,17 +195,17 @@ async def test_malformed_rate_limit_headers_give_none(
         "x-ratelimit-reset-requests": "0.5s",
         "x-ratelimit-reset-tokens": "soon",
     }
-    server.enqueue(Reply(json=COMPLETION, headers=headers))
+    openai_server.enqueue(Reply(json=COMPLETION, headers=headers))
     raw = await client.chat.completions.with_raw_response.create(model="m", messages=USER)
     assert raw.rate_limits == RateLimitInfo(reset_requests=0.5)
 
 
 @pytest.mark.anyio
 async def test_stream_response_does_not_keep_its_stream_alive(
-    client: AsyncGpt, server: FakeOpenAIServer
+    client: AsyncGpt, openai_server: FakeOpenAIServer
 ) -> None:
     """A stream's response holds it weakly: parse() after the stream is gone says so."""
-    server.enqueue(_stream_reply())
+    openai_server.enqueue(_stream_reply())
     stream = await client.chat.completions.create(model="m", messages=USER, stream=True)
     response = stream.response
     assert response is not None
@@ -220,9 +217,9 @@ async def test_stream_response_does_not_keep_its_stream_alive(
 
 
 @pytest.mark.anyio
-async def test_raw_response_repr_shows_no_key(server: FakeOpenAIServer) -> None:
+async def test_raw_response_repr_shows_no_key(openai_server: FakeOpenAIServer) -> None:
     """The raw response's repr shows status and request id, never the API key."""
-    async with AsyncGpt(api_key="sk-SECRET-123", server_url=server.url) as client:
+    async with AsyncGpt(api_key="sk-SECRET-123", server_url=openai_server.url) as client:
         raw = await client.chat.completions.with_raw_response.create(model="m", messages=USER)
     assert repr(raw).startswith("<APIResponse [200] request_id='req_")
     assert "SECRET" not in repr(raw)
@@ -232,37 +229,39 @@ async def test_raw_response_repr_shows_no_key(server: FakeOpenAIServer) -> None:
 
 
 def test_sync_raw_response_of_a_completion(
-    sync_client: Gpt, thread_server: ThreadedFakeOpenAIServer
+    sync_client: Gpt, openai_server_thread: ThreadedFakeOpenAIServer
 ) -> None:
     """Gpt: the same raw response, parse() gives the ChatCompletion."""
-    thread_server.enqueue(Reply(json=COMPLETION, headers=LIMITS))
+    openai_server_thread.enqueue(Reply(json=COMPLETION, headers=LIMITS))
     raw = sync_client.chat.completions.with_raw_response.create(model="m", messages=USER)
     _check_completion_response(raw, retries=0)
 
 
 def test_sync_raw_response_after_a_429(
-    sync_client: Gpt, thread_server: ThreadedFakeOpenAIServer
+    sync_client: Gpt, openai_server_thread: ThreadedFakeOpenAIServer
 ) -> None:
     """Gpt: a retried 429 counts in retries_taken."""
-    thread_server.enqueue(Reply.error(429, "Slow down"), Reply(json=COMPLETION, headers=LIMITS))
+    openai_server_thread.enqueue(
+        Reply.error(429, "Slow down"), Reply(json=COMPLETION, headers=LIMITS)
+    )
     raw = sync_client.chat.completions.with_raw_response.create(model="m", messages=USER)
     _check_completion_response(raw, retries=1)
 
 
-def test_sync_429_error_carries_rate_limits(thread_server: ThreadedFakeOpenAIServer) -> None:
+def test_sync_429_error_carries_rate_limits(openai_server_thread: ThreadedFakeOpenAIServer) -> None:
     """Gpt: RateLimitError.rate_limits reads the 429's headers."""
-    thread_server.enqueue(Reply.error(429, "Slow down", headers=LIMITS))
-    client = Gpt(api_key="k", server_url=thread_server.url, max_retries=0)
+    openai_server_thread.enqueue(Reply.error(429, "Slow down", headers=LIMITS))
+    client = Gpt(api_key="k", server_url=openai_server_thread.url, max_retries=0)
     with client, pytest.raises(RateLimitError) as caught:
         client.chat.completions.create(model="m", messages=USER)
     assert caught.value.rate_limits == EXPECTED
 
 
 def test_sync_raw_response_of_a_stream(
-    sync_client: Gpt, thread_server: ThreadedFakeOpenAIServer
+    sync_client: Gpt, openai_server_thread: ThreadedFakeOpenAIServer
 ) -> None:
     """Gpt: with stream=True, parse() is a sync Stream whose response parses to it."""
-    thread_server.enqueue(_stream_reply())
+    openai_server_thread.enqueue(_stream_reply())
     raw = sync_client.chat.completions.with_raw_response.create(
         model="m", messages=USER, stream=True
     )
@@ -278,10 +277,10 @@ def test_sync_raw_response_of_a_stream(
 
 
 def test_sync_stream_method_response(
-    sync_client: Gpt, thread_server: ThreadedFakeOpenAIServer
+    sync_client: Gpt, openai_server_thread: ThreadedFakeOpenAIServer
 ) -> None:
     """Gpt: stream()'s response is there once entered, with headers and retries."""
-    thread_server.enqueue(_stream_reply())
+    openai_server_thread.enqueue(_stream_reply())
     with sync_client.chat.completions.stream(model="m", messages=USER) as stream:
         assert stream.response is not None
         assert stream.response.retries_taken == 0
