@@ -12,7 +12,6 @@ ignores it.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, ForwardRef, TypeVar
@@ -85,6 +84,8 @@ class Keywords:
         return f"{where} got unexpected keyword arguments {listed}"
 
     def _explain(self, name: str, before: str, after: str = "") -> str:
+        import difflib  # noqa: PLC0415 - only a failing call needs it; keeps import cheap
+
         close = difflib.get_close_matches(name, self._names, n=1)
         if close:
             return f"{name!r}{before}did you mean {close[0]!r}?{after}"
