@@ -21,6 +21,8 @@ from gpt_async._params import (
 from gpt_async._types import DEFAULT
 from gpt_async.testing import FakeOpenAIServer, ThreadedFakeOpenAIServer
 
+pytest_plugins = ["gpt_async.testing.pytest_plugin"]
+
 USER = [{"role": "user", "content": "hello"}]
 
 

@@ -11,6 +11,8 @@ import pytest
 from gpt_async import AsyncGpt, Gpt, Limits, RetryConfig, Timeout
 from gpt_async.testing import FakeOpenAIServer, Reply, ThreadedFakeOpenAIServer
 
+pytest_plugins = ["gpt_async.testing.pytest_plugin"]
+
 USER = [{"role": "user", "content": "hello world"}]
 CALLS = 10_000
 # Python's allocator keeps some arenas and free lists after 10k objects come and go;
