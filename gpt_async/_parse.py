@@ -37,8 +37,8 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from ._client import AsyncCompletions
+    from ._response import APIResponse
     from ._streaming import AsyncStream
-    from ._transport import HTTPResponse
     from .models._chunk import ChatCompletionChunk
 
 __all__ = [
@@ -179,8 +179,8 @@ class AsyncParseStream(Generic[T]):
         self._cls = cls
 
     @property
-    def response(self) -> HTTPResponse | None:
-        """The HTTP response (status and headers), once connected."""
+    def response(self) -> APIResponse[Any] | None:
+        """The :class:`~gpt_async.APIResponse` (status, headers, rate limits), once connected."""
         return self.stream.response
 
     @property

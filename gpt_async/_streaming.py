@@ -38,6 +38,7 @@ from ._exceptions import (
     StreamDecodeError,
     status_error,
 )
+from ._response import stream_response
 from ._sse import DONE, ServerSentEvent, SSEDecoder
 from .models._chunk import ChatCompletionChunk
 from .models.operations import RawResponse
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 
     from typing_extensions import Self
 
+    from ._response import APIResponse
     from ._transport import HTTPResponse
     from .models._response import ChatCompletion
 
@@ -111,7 +113,8 @@ class AsyncStream(Generic[T]):
     :meth:`get_final_completion` returns the completion folded from every chunk.
 
     Attributes:
-        response: The HTTP response (status and headers), once connected.
+        response: The :class:`~gpt_async.APIResponse` (status, headers, request id,
+            rate limits), once connected; its ``parse()`` gives this stream.
     """
 
     def __init__(
@@ -122,10 +125,10 @@ class AsyncStream(Generic[T]):
         opener: Awaitable[tuple[HTTPResponse, Any]] | None = None,
     ) -> None:
         self._cls = cls
-        self.response = response
+        self.response = None if response is None else stream_response(response, self)
         self._held = _Held(opener)
-        if response is not None:
-            self._held.hold(response)
+        if self.response is not None:
+            self._held.hold(self.response)
         # Also run at exit, before the portal stops: collection during teardown is too late.
         weakref.finalize(self, self._held.release)
         self._decoder = SSEDecoder()
@@ -150,14 +153,16 @@ class AsyncStream(Generic[T]):
         """Bound the whole stream by an absolute ``anyio.current_time()`` deadline."""
         self._deadline = deadline
 
-    async def _connect(self) -> HTTPResponse:
+    async def _connect(self) -> APIResponse[Any]:
         if self.response is None:
             opener, self._held.opener = self._held.opener, None
             if opener is None:
                 raise ClientStateError("the stream was closed before it was connected")
             _response, connected = await opener
             # The stream the request made hands its response over: dropping it must not close it.
-            self.response, connected._held.response = connected._held.response, None
+            held, connected._held.response = connected._held.response, None
+            assert held is not None
+            self.response = stream_response(held, self)
             self._held.hold(self.response)
             self._deadline = connected._deadline
         return self.response
@@ -208,7 +213,7 @@ class AsyncStream(Generic[T]):
             await self.aclose()
             raise
 
-    async def _read(self, response: HTTPResponse) -> bytes:
+    async def _read(self, response: APIResponse[Any]) -> bytes:
         if self._deadline is None:
             return await response.read_chunk()
         with anyio.move_on_after(self._deadline - anyio.current_time()) as scope:
@@ -300,7 +305,7 @@ class AsyncStream(Generic[T]):
         return fold_chunks(self.chunks)  # type: ignore[arg-type]
 
 
-def _stream_error(data: str, response: HTTPResponse | None) -> SDKError:
+def _stream_error(data: str, response: APIResponse[Any] | None) -> SDKError:
     """The SDKError for an ``event: error`` or an ``{"error": ...}`` payload in a stream."""
     try:
         parsed = _converter.loads(data)

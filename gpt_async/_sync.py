@@ -9,6 +9,7 @@ portal's loop, on the first call.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
@@ -16,9 +17,12 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 import attrs
 
 from . import _portal
-from ._client import DEFAULT, AsyncGpt
+from ._client import DEFAULT, AsyncCompletions, AsyncGpt
+from ._keywords import mirror
+from ._params import CLIENT
+from ._response import APIResponse, AsyncCompletionsWithRawResponse
 from ._streaming import AsyncStream
-from .models.operations import CreateChatCompletionResponse, RawResponse
+from .models.operations import CreateChatCompletionResponse
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -35,7 +39,7 @@ if TYPE_CHECKING:
     from .models._request import CreateChatCompletionRequest
     from .models._response import ChatCompletion
 
-__all__ = ["Chat", "Completions", "Gpt", "ParseStream", "Stream"]
+__all__ = ["Chat", "Completions", "CompletionsWithRawResponse", "Gpt", "ParseStream", "Stream"]
 
 T = TypeVar("T")
 
@@ -57,10 +61,10 @@ class Stream(Generic[T]):
         self._pos = 0
 
     @property
-    def response(self) -> RawResponse | None:
-        """The HTTP response's status, headers and URL, once connected."""
-        response = self._async.response
-        return None if response is None else RawResponse.of(response)
+    def response(self) -> APIResponse[Stream[T]] | None:
+        """The :class:`~gpt_async.APIResponse` once connected; its ``parse()`` gives this stream."""
+        raw = self._async.response
+        return None if raw is None else raw.with_parsed(self, weak=True)
 
     @property
     def chunks(self) -> list[T]:
@@ -138,11 +142,13 @@ def to_sync(result: Any) -> Any:
     """The sync twin of what an ``AsyncGpt`` method returned: the one sync boundary.
 
     ``AsyncStream`` becomes ``Stream``, ``AsyncParseStream`` ``ParseStream``, and an
-    envelope carrying an ``AsyncStream`` the same envelope carrying a ``Stream``;
-    every other result is sync already and passes unchanged.
+    envelope or :class:`~gpt_async.APIResponse` carrying an ``AsyncStream`` the same
+    one carrying a ``Stream``; every other result is sync already and passes unchanged.
     """
     if isinstance(result, AsyncStream):
         return Stream(result)
+    if isinstance(result, APIResponse) and isinstance(result.parse(), AsyncStream):
+        return result.with_parsed(Stream(result.parse()))
     if isinstance(result, CreateChatCompletionResponse) and isinstance(result.stream, AsyncStream):
         return attrs.evolve(result, stream=Stream(result.stream))
     parse = sys.modules.get("gpt_async._parse")  # no parse stream exists before it loads
@@ -165,19 +171,29 @@ class Gpt:
     ``AsyncGpt`` there). Ctrl-C cancels the request in flight.
     """
 
+    @mirror(AsyncGpt.__init__)
     def __init__(self, **options: Unpack[ClientOptions]) -> None:
-        self._async = AsyncGpt(**options)
-        self.chat = Chat(self._async)
-        _portal.track(self._async)
+        CLIENT.check(options, "Gpt()")  # else the error would name AsyncGpt()
+        self._adopt(AsyncGpt(**options))
+
+    def _adopt(self, client: AsyncGpt) -> Self:
+        self._async = client
+        self.chat = Chat(client)
+        _portal.track(client)
+        return self
 
     @classmethod
     def azure(cls, **options: Any) -> Gpt:
         """A client for an Azure OpenAI deployment; see :meth:`AsyncGpt.azure`."""
-        client = cls.__new__(cls)
-        client._async = AsyncGpt.azure(**options)
-        client.chat = Chat(client._async)
-        _portal.track(client._async)
-        return client
+        return cls.__new__(cls)._adopt(AsyncGpt.azure(**options))
+
+    def with_options(self, **options: Unpack[ClientOptions]) -> Gpt:
+        """A new client with these options changed, sharing the pool (see the async twin)."""
+        return Gpt.__new__(Gpt)._adopt(self._async.with_options(**options))
+
+    def __copy__(self) -> Gpt:
+        """``copy.copy(client)``: :meth:`with_options` without changes (its own ``chat``)."""
+        return self.with_options()
 
     @property
     def server_url(self) -> str:
@@ -243,6 +259,11 @@ class Completions:
     def __init__(self, client: AsyncGpt) -> None:
         self._async = client.chat.completions
 
+    @functools.cached_property
+    def with_raw_response(self) -> CompletionsWithRawResponse:
+        """The same calls, returning an :class:`~gpt_async.APIResponse` (see the async twin)."""
+        return CompletionsWithRawResponse(self._async.with_raw_response)
+
     @overload
     def create(
         self, *, stream: Literal[False] | None = ..., **params: Unpack[CompletionCreateParams]
@@ -258,22 +279,26 @@ class Completions:
         self, *, stream: bool | None, **params: Unpack[CompletionCreateParams]
     ) -> ChatCompletion | Stream[ChatCompletionChunk]: ...
 
+    @mirror(AsyncCompletions.create)
     def create(
         self, *, stream: bool | None = DEFAULT, **params: Unpack[CompletionCreateParams]
     ) -> ChatCompletion | Stream[ChatCompletionChunk]:
         """Create a chat completion from keyword arguments (see the async twin)."""
         return _run(self._async.create, stream=stream, **params)  # type: ignore[no-any-return]
 
+    @mirror(AsyncCompletions.stream)
     def stream(self, **params: Unpack[CompletionCreateParams]) -> Stream[ChatCompletionChunk]:
         """Like ``create(stream=True)``, used directly as ``with ... as stream``."""
         return to_sync(self._async.stream(**params))  # type: ignore[no-any-return]
 
+    @mirror(AsyncCompletions.parse)
     def parse(
         self, *, response_format: type[T], **params: Unpack[ParseParams]
     ) -> ParsedChatCompletion[T]:
         """Create a completion parsed as ``response_format`` (see the async twin)."""
         return _run(self._async.parse, response_format=response_format, **params)  # type: ignore[no-any-return]
 
+    @mirror(AsyncCompletions.parse_stream)
     def parse_stream(
         self, *, response_format: type[T], **params: Unpack[ParseParams]
     ) -> ParseStream[T]:
@@ -281,6 +306,7 @@ class Completions:
         stream = self._async.parse_stream(response_format=response_format, **params)
         return to_sync(stream)  # type: ignore[no-any-return]
 
+    @mirror(AsyncCompletions.run_tools)
     def run_tools(
         self,
         *,
@@ -293,3 +319,27 @@ class Completions:
         return _run(  # type: ignore[no-any-return]
             self._async.run_tools, tools=tools, max_steps=max_steps, on_step=on_step, **params
         )
+
+
+class CompletionsWithRawResponse:
+    """``chat.completions.with_raw_response`` of :class:`Gpt`."""
+
+    def __init__(self, raw: AsyncCompletionsWithRawResponse) -> None:
+        self._async = raw
+
+    @overload
+    def create(
+        self, *, stream: Literal[False] | None = ..., **params: Unpack[CompletionCreateParams]
+    ) -> APIResponse[ChatCompletion]: ...
+
+    @overload
+    def create(
+        self, *, stream: Literal[True], **params: Unpack[CompletionCreateParams]
+    ) -> APIResponse[Stream[ChatCompletionChunk]]: ...
+
+    @mirror(AsyncCompletionsWithRawResponse.create)
+    def create(
+        self, *, stream: bool | None = DEFAULT, **params: Unpack[CompletionCreateParams]
+    ) -> APIResponse[Any]:
+        """Like ``create``, returning the :class:`~gpt_async.APIResponse` (see the async twin)."""
+        return _run(self._async.create, stream=stream, **params)  # type: ignore[no-any-return]

@@ -4,6 +4,7 @@ that returns nothing async, called against the testing server.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import attrs
 import pytest
 
-from gpt_async import AsyncGpt, AsyncStream, Gpt, Stream
+from gpt_async import APIResponse, AsyncGpt, AsyncStream, Gpt, Stream
 from gpt_async.models import components
 from gpt_async.testing import ThreadedFakeOpenAIServer
 
@@ -47,6 +48,7 @@ CALLS: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]] = {
     "aclose": [((), {})],
     "azure": [((), {"deployment": "d", "api_version": "2024-10-21", "api_key": KEY})],
     "pool_size": [((), {})],
+    "with_options": [((), {"timeout": 5.0})],
     "chat.create_chat_completion": [((_request(),), {}), ((_request(stream=True),), {})],
     "chat.completions.create": [
         ((), {"model": "m", "messages": USER}),
@@ -54,6 +56,10 @@ CALLS: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]] = {
         ((), {"model": "m", "messages": USER, "stream": False}),
     ],
     "chat.completions.stream": [((), {"model": "m", "messages": USER})],
+    "chat.completions.with_raw_response.create": [
+        ((), {"model": "m", "messages": USER}),
+        ((), {"model": "m", "messages": USER, "stream": True}),
+    ],
     "chat.completions.parse": [((), {"model": "m", "messages": USER, "response_format": Echo})],
     "chat.completions.parse_stream": [
         ((), {"model": "m", "messages": USER, "response_format": Echo})
@@ -74,6 +80,8 @@ def public_methods(obj: object, prefix: str = "") -> Iterator[str]:
         method = inspect.isfunction(static) or isinstance(static, (classmethod, staticmethod))
         if method and not name.startswith("_"):
             yield prefix + name
+        elif isinstance(static, functools.cached_property) and not name.startswith("_"):
+            getattr(obj, name)  # a resource made on first use, such as with_raw_response
     for name, value in vars(obj).items():
         if not name.startswith("_") and _is_resource(value):
             yield from public_methods(value, f"{prefix}{name}.")
@@ -127,6 +135,10 @@ def test_sync_twin_returns_nothing_async(server: ThreadedFakeOpenAIServer, path:
 
 
 def _consume(result: object, path: str) -> None:
+    if isinstance(result, APIResponse):
+        assert result.status_code == 200
+        result = result.parse()
+        assert_nothing_async(result, f"{path} parse()")
     stream = getattr(result, "stream", result)
     if isinstance(result, Gpt):
         result.close()
