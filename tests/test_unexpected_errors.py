@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import aiohttp
 import pytest
@@ -58,7 +59,7 @@ class DividingTransport:
         pass
 
 
-async def _drain(stream: gpt_async.AsyncStream[gpt_async.ChatCompletionChunk]) -> None:
+async def _drain(stream: gpt_async.AsyncStream[Any]) -> None:
     async with stream:
         async for _ in stream:
             pass
