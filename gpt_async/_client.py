@@ -13,6 +13,7 @@ import inspect
 import logging
 import os
 import time
+import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
@@ -179,6 +180,7 @@ class AsyncGpt:
             transport = AiohttpTransport(limits=limits, session=session, ssl_context=ssl_context)
         self._transport = transport
         self._closed = False
+        self._sent = False  # a client that never sent holds no connection: no warning
         self.chat = AsyncChat(self)
 
     @classmethod
@@ -250,6 +252,16 @@ class AsyncGpt:
         """Whether :meth:`aclose` was called."""
         return self._closed
 
+    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
+        # Warn only, as aiohttp's sessions do: a finalizer must not schedule work on a
+        # loop. ``_warn`` is bound early, since the module may be gone at shutdown.
+        if getattr(self, "_sent", False) and not self._closed:
+            _warn(
+                f"unclosed {self!r}: close it with `async with` or `await client.aclose()`",
+                ResourceWarning,
+                source=self,
+            )
+
     def pool_size(self) -> int:
         """Connections held by the default transport's pool now (in use plus idle)."""
         size = getattr(self._transport, "pool_size", None)
@@ -286,6 +298,7 @@ class AsyncGpt:
         """Send one chat completion through retries; parse its answer."""
         if self._closed:
             raise ClientStateError("the client is closed; create a new one")
+        self._sent = True
         if options.extra_body:
             body.update(options.extra_body)
         stream = body.get("stream") is True
