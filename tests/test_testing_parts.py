@@ -12,6 +12,7 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -196,3 +197,64 @@ async def test_the_async_server_is_made_of_the_listed_parts() -> None:
         async with session.get(f"{server.url}/teapot") as r:
             assert r.status == 404
     assert [r.path for r in server.requests] == ["/v1/chat/completions", "/v1/teapot"]
+
+
+# ------------------------------------------------------------------ validation and echo
+
+
+async def _answer(body: object) -> tuple[int, Any]:
+    """POSTs ``body`` to a fresh async server; returns the status and the JSON reply."""
+    async with (
+        FakeOpenAIServer() as server,
+        aiohttp.ClientSession() as session,
+        session.post(f"{server.url}/chat/completions", json=body) as r,
+    ):
+        return r.status, await r.json()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("override", "param"),
+    [
+        ({"model": 4}, "model"),
+        ({"top_logprobs": 21}, "top_logprobs"),
+        ({"stop": ["ok", 1]}, "stop"),
+        ({"stream": "yes"}, "stream"),
+    ],
+)
+async def test_invalid_options_get_a_400_naming_them(override: dict[str, Any], param: str) -> None:
+    """The validation part answers a wrong option with the API's 400 and its param."""
+    status, reply = await _answer({**BODY, **override})
+    assert (status, reply["error"]["param"], reply["error"]["code"]) == (400, param, "invalid_type")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "tools_and_choice",
+    [
+        {"tools": [{"type": "function"}], "tool_choice": "required"},
+        {"tools": [{"type": "function"}], "tool_choice": {"function": {"name": 3}}},
+    ],
+)
+async def test_the_echo_answers_text_when_no_tool_can_be_named(
+    tools_and_choice: dict[str, object],
+) -> None:
+    """A forced tool choice without a usable function name gets the text echo."""
+    messages = [{"role": "assistant", "content": None}, {"role": "user", "content": "plain"}]
+    body = {"model": "m", "messages": messages, **tools_and_choice}
+    _, reply = await _answer(body)
+    choice = reply["choices"][0]
+    assert (choice["message"]["content"], choice["finish_reason"]) == ("plain", "stop")
+    assert reply["usage"]["prompt_tokens"] == 1
+
+
+@pytest.mark.anyio
+async def test_an_unstarted_server_has_no_port_and_starts_once() -> None:
+    """port needs a started server; a second start() is refused."""
+    server = FakeOpenAIServer()
+    with pytest.raises(RuntimeError, match="FakeOpenAIServer is not started"):
+        _ = server.url
+    assert "not started" in repr(server)
+    async with server:
+        with pytest.raises(RuntimeError, match="already started"):
+            await server.start()

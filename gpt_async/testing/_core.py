@@ -4,8 +4,9 @@ The server is an ``aiohttp.web`` application put together from *parts*. A part i
 a function that adds its routes (and, if it needs them, middlewares or signals) to
 the application; it answers through the `ServerCore` it is given, so it gets
 request recording, ``x-request-id`` stamping, authentication, the script queue and
-disconnect counting for free. The parts are listed in ``_server.PARTS``; a new one
-is a new module plus one line there. Any route no part claims gets an OpenAI-style
+disconnect counting for free. The parts are listed in ``_base.PARTS``; a new one
+is a new module plus one line there. A part with state of its own keeps it on the
+application (under a ``web.AppKey``). Any route no part claims gets an OpenAI-style
 404.
 """
 
@@ -30,6 +31,7 @@ __all__ = [
     "INVALID_JSON",
     "DefaultHandler",
     "Part",
+    "Received",
     "RecordedRequest",
     "ServerCore",
 ]
