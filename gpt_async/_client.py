@@ -14,6 +14,7 @@ import inspect
 import logging
 import os
 import time
+import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
@@ -133,6 +134,7 @@ class AsyncGpt:
         for derive in dict.fromkeys(_DERIVED_BY.values()):
             derive(self, merged)
         self._closed = False
+        self._sent = False  # a client that never sent holds no connection: no warning
         self.chat = AsyncChat(self)
 
     def with_options(self, **options: Unpack[ClientOptions]) -> Self:
@@ -154,7 +156,7 @@ class AsyncGpt:
         merged = cast("ClientOptions", {**CLIENT_DEFAULTS, **client._options})
         for derive in dict.fromkeys(_DERIVED_BY[name] for name in options):
             derive(client, merged)
-        client._closed = False
+        client._closed = client._sent = False
         client.chat = AsyncChat(client)
         return client
 
@@ -274,6 +276,18 @@ class AsyncGpt:
         """Whether :meth:`aclose` was called."""
         return self._closed
 
+    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
+        # Warn only, as aiohttp's sessions do: a finalizer must not schedule work on a
+        # loop. ``_warn`` is bound early, since the module may be gone at shutdown.
+        # A client from with_options() that shares its parent's pool holds nothing itself.
+        owns = getattr(self, "_owns_transport", False)
+        if owns and getattr(self, "_sent", False) and not self._closed:
+            _warn(
+                f"unclosed {self!r}: close it with `async with` or `await client.aclose()`",
+                ResourceWarning,
+                source=self,
+            )
+
     def pool_size(self) -> int:
         """Connections held by the default transport's pool now (in use plus idle)."""
         size = getattr(self._transport, "pool_size", None)
@@ -310,6 +324,7 @@ class AsyncGpt:
         """Send one chat completion through retries; parse its answer."""
         if self._closed:
             raise ClientStateError("the client is closed; create a new one")
+        self._sent = True
         if options.extra_body:
             body.update(options.extra_body)
         stream = body.get("stream") is True
