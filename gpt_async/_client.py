@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
@@ -65,6 +64,7 @@ __all__ = ["AsyncChat", "AsyncCompletions", "AsyncGpt", "Hooks"]
 logger = logging.getLogger("gpt_async")
 
 ApiKey = str | Callable[[], "str | Awaitable[str]"]
+TokenProvider = Callable[[], "str | Awaitable[str]"]
 _ERROR_BODY_LIMIT = 64 * 1024
 
 
@@ -131,6 +131,14 @@ class AsyncGpt:
         ssl_context: TLS settings; verification is on by default.
         api_key_header: ``"authorization"`` sends ``Authorization: Bearer <key>``;
             ``"api-key"`` sends ``api-key: <key>`` (Azure OpenAI).
+        proxy: A proxy URL for every request, e.g. ``http://user:pass@proxy:3128``
+            (credentials are sent as ``Proxy-Authorization`` and never shown).
+        trust_env: Without ``proxy``, honour ``HTTP_PROXY``, ``HTTPS_PROXY``,
+            ``ALL_PROXY`` and ``NO_PROXY`` (and their lower-case forms) as httpx does;
+            ``False`` ignores them.
+        azure_ad_token_provider: A callable (sync or async) returning a Microsoft
+            Entra ID token, asked before every attempt and sent as
+            ``Authorization: Bearer <token>``; instead of an API key.
     """
 
     def __init__(
@@ -152,8 +160,12 @@ class AsyncGpt:
         session: aiohttp.ClientSession | None = None,
         ssl_context: ssl.SSLContext | None = None,
         api_key_header: Literal["authorization", "api-key"] = "authorization",
+        proxy: str | None = None,
+        trust_env: bool = True,
+        azure_ad_token_provider: TokenProvider | None = None,
     ) -> None:
         key = api_key_auth if api_key_auth is not None else api_key
+        self._token_provider = _check_token_provider(azure_ad_token_provider, key)
         if not callable(key):
             check_option(key, str, "api_key_auth")
         for option, value, cls in (
@@ -165,6 +177,8 @@ class AsyncGpt:
         ):
             check_option(value, cls, option)
         self._api_key: ApiKey | None = key if callable(key) else resolve_api_key(key)
+        if azure_ad_token_provider is not None:
+            self._api_key = key  # OPENAI_API_KEY would clash with the Bearer token
         if isinstance(self._api_key, str):
             check_header_value("authorization", self._api_key, path="api_key_auth")
         self.server_url = resolve_base_url(server_url)
@@ -175,8 +189,17 @@ class AsyncGpt:
         self.hooks = hooks or Hooks()
         self._headers = self._static_headers(organization, project, default_headers)
         self._query = check_query(default_query, "default_query")
+        check_option(trust_env, bool, "trust_env")
         if transport is None:
-            transport = AiohttpTransport(limits=limits, session=session, ssl_context=ssl_context)
+            transport = AiohttpTransport(
+                limits=limits,
+                session=session,
+                ssl_context=ssl_context,
+                proxy=proxy,
+                trust_env=trust_env,
+            )
+        elif proxy is not None:
+            raise RequestValidationError("proxy", "configure the proxy on your own transport")
         self._transport = transport
         self._closed = False
         self.chat = AsyncChat(self)
@@ -185,31 +208,49 @@ class AsyncGpt:
     def azure(
         cls,
         *,
-        endpoint: str,
-        deployment: str,
-        api_version: str,
+        endpoint: str | None = None,
+        deployment: str | None = None,
+        api_version: str | None = None,
         api_key: ApiKey | None = None,
+        azure_ad_token_provider: TokenProvider | None = None,
         **options: Any,
     ) -> Self:
         """A client for an Azure OpenAI deployment.
 
         Requests go to ``{endpoint}/openai/deployments/{deployment}/chat/completions``
-        with the ``api-version`` query parameter and the key in the ``api-key`` header.
+        with the ``api-version`` query parameter, and the key in the ``api-key``
+        header, or a Microsoft Entra ID token as ``Authorization: Bearer``.
 
         Args:
-            endpoint: The resource URL, e.g. ``https://my-resource.openai.azure.com``.
+            endpoint: The resource URL, e.g. ``https://my-resource.openai.azure.com``;
+                falls back to ``AZURE_OPENAI_ENDPOINT``.
             deployment: The deployment name.
-            api_version: The API version, e.g. ``2024-10-21``.
-            api_key: The key; falls back to ``AZURE_OPENAI_API_KEY``.
-            **options: Any other :class:`AsyncGpt` option.
+            api_version: The API version, e.g. ``2024-10-21``; falls back to
+                ``OPENAI_API_VERSION``.
+            api_key: The key (``api_key_auth`` is an alias); falls back to
+                ``AZURE_OPENAI_API_KEY`` unless a token provider is given.
+            azure_ad_token_provider: A callable (sync or async) returning an Entra ID
+                token; asked before every attempt, so expiring tokens are renewed.
+            **options: Any other :class:`AsyncGpt` option. ``server_url`` replaces
+                ``endpoint`` and ``deployment`` (the deployment's full base URL);
+                ``default_query`` is merged with ``api-version``; ``api_key_header``
+                overrides ``"api-key"``.
+
+        Raises:
+            RequestValidationError: The endpoint, deployment or API version is missing,
+                or an option is given twice (``api_key`` and ``api_key_auth``).
         """
-        query = {**options.pop("default_query", {}), "api-version": api_version}
+        from ._azure import azure_options  # noqa: PLC0415 - Azure setup loads on first use
+
         return cls(
-            api_key_auth=api_key or os.environ.get("AZURE_OPENAI_API_KEY"),
-            server_url=f"{endpoint.rstrip('/')}/openai/deployments/{deployment}",
-            default_query=query,
-            api_key_header="api-key",
-            **options,
+            **azure_options(
+                endpoint=endpoint,
+                deployment=deployment,
+                api_version=api_version,
+                api_key=api_key,
+                azure_ad_token_provider=azure_ad_token_provider,
+                options=options,
+            )
         )
 
     def _static_headers(
@@ -226,7 +267,9 @@ class AsyncGpt:
         return headers
 
     def __repr__(self) -> str:
-        return f"AsyncGpt(server_url={self.server_url!r})"
+        proxies = getattr(self._transport, "proxies", None)
+        shown = f", proxy={proxies.describe()!r}" if proxies is not None else ""
+        return f"AsyncGpt(server_url={self.server_url!r}{shown})"
 
     async def __aenter__(self) -> Self:
         return self
@@ -267,6 +310,18 @@ class AsyncGpt:
         if not isinstance(key, str):
             raise RequestValidationError("api_key_auth", "the key callable must return a str")
         return check_header_value("authorization", key, path="api_key_auth")
+
+    async def _bearer(self, provider: TokenProvider) -> str:
+        """``Bearer <token>`` from the Entra ID token provider, asked anew per attempt."""
+        token: object = provider()
+        if inspect.isawaitable(token):
+            token = await token
+        if not isinstance(token, str) or not token:
+            raise RequestValidationError(
+                "azure_ad_token_provider", "the token provider must return a non-empty str"
+            )
+        check_header_value("authorization", token, path="azure_ad_token_provider")
+        return f"Bearer {token}"
 
     async def _headers_for_call(self, extra: Mapping[str, str] | None) -> dict[str, str]:
         headers = dict(self._headers)
@@ -317,6 +372,8 @@ class AsyncGpt:
         budget = RetryBudget(retry)
         content = _converter.dumps(request.json)
         while True:
+            if self._token_provider is not None:  # tokens expire: one per attempt
+                request.headers["Authorization"] = await self._bearer(self._token_provider)
             if self.hooks.before_request:
                 await _run_hooks(self.hooks.before_request, request)
                 for name, value in request.headers.items():  # a hook's headers, too
@@ -357,6 +414,20 @@ class AsyncGpt:
         if stream:
             return response, AsyncStream.from_response(response, ChatCompletionChunk)
         return response, await _parse_completion(response)
+
+
+def _check_token_provider(provider: object, key: object) -> TokenProvider | None:
+    if provider is None:
+        return None
+    if not callable(provider):
+        raise RequestValidationError(
+            "azure_ad_token_provider", f"expected a callable, got {type(provider).__name__}"
+        )
+    if key is not None:
+        raise RequestValidationError(
+            "azure_ad_token_provider", "pass either an API key or a token provider, not both"
+        )
+    return provider
 
 
 def _retry_delay(budget: RetryBudget, exc: GptAsyncError) -> float | None:

@@ -126,3 +126,6 @@ class ClientOptions(TypedDict, total=False):
     session: aiohttp.ClientSession | None
     ssl_context: ssl.SSLContext | None
     api_key_header: Literal["authorization", "api-key"]
+    proxy: str | None
+    trust_env: bool
+    azure_ad_token_provider: Any

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 from . import _portal
 from ._client import DEFAULT, AsyncGpt
+from ._exceptions import RequestValidationError
 from ._streaming import AsyncStream
 
 if TYPE_CHECKING:
@@ -96,6 +97,17 @@ class ParseStream(Stream["ChatCompletionChunk"], Generic[T]):
         return _portal.run(self._parse.get_final_completion)
 
 
+def _refuse_session(options: Mapping[str, Any]) -> None:
+    # A session belongs to the loop it was made on; Gpt runs on its own loop thread.
+    if options.get("session") is not None:
+        raise RequestValidationError(
+            "session",
+            "Gpt cannot use an aiohttp.ClientSession: it runs on its own event-loop thread"
+            " and a session serves only the loop it was created on. Use the proxy=,"
+            " ssl_context=, limits= or transport= options instead, or AsyncGpt(session=...)",
+        )
+
+
 def _sync_result(result: Any) -> Any:
     return Stream(result) if isinstance(result, AsyncStream) else result
 
@@ -110,6 +122,7 @@ class Gpt:
     """
 
     def __init__(self, **options: Unpack[ClientOptions]) -> None:
+        _refuse_session(options)
         self._async = AsyncGpt(**options)
         self.chat = Chat(self._async)
         _portal.track(self._async)
@@ -117,6 +130,7 @@ class Gpt:
     @classmethod
     def azure(cls, **options: Any) -> Gpt:
         """A client for an Azure OpenAI deployment; see :meth:`AsyncGpt.azure`."""
+        _refuse_session(options)
         client = cls.__new__(cls)
         client._async = AsyncGpt.azure(**options)
         client.chat = Chat(client._async)

@@ -27,6 +27,7 @@ Unscripted requests get a deterministic echo of the last user message; see
 
 from __future__ import annotations
 
+from gpt_async.testing._proxy import ForwardProxy, ProxiedRequest, ThreadedForwardProxy
 from gpt_async.testing._script import Fault, RawBytes, Reply, ScriptItem, StreamEvent, StreamReply
 from gpt_async.testing._server import (
     DEFAULT_CREATED,
@@ -42,6 +43,8 @@ __all__ = [
     "DefaultHandler",
     "FakeOpenAIServer",
     "Fault",
+    "ForwardProxy",
+    "ProxiedRequest",
     "RawBytes",
     "RecordedRequest",
     "Reply",
@@ -50,4 +53,5 @@ __all__ = [
     "StreamEvent",
     "StreamReply",
     "ThreadedFakeOpenAIServer",
+    "ThreadedForwardProxy",
 ]
