@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
+from urllib.parse import quote
 
 import anyio
 import attrs
@@ -43,6 +44,7 @@ from ._retry import RetryBudget, RetryConfig
 from ._streaming import AsyncStream
 from ._transport import USER_AGENT, AiohttpTransport, AsyncTransport, HTTPRequest, HTTPResponse
 from .models._chunk import ChatCompletionChunk
+from .models._listing import ModelList, ModelObject
 from .models._request import CreateChatCompletionRequest
 from .models._response import ChatCompletion
 from .models.operations import CreateChatCompletionResponse, RawResponse
@@ -59,7 +61,7 @@ if TYPE_CHECKING:
     from ._parse import AsyncParseStream, ParsedChatCompletion
     from ._tools import FunctionTool, ToolRunResult, ToolStep
 
-__all__ = ["AsyncChat", "AsyncCompletions", "AsyncGpt", "Hooks"]
+__all__ = ["AsyncChat", "AsyncCompletions", "AsyncGpt", "AsyncModels", "Hooks"]
 
 logger = logging.getLogger("gpt_async")
 
@@ -103,6 +105,8 @@ class _Default:
 
 
 DEFAULT: Any = _Default()
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class AsyncGpt:
@@ -203,6 +207,7 @@ class AsyncGpt:
         self._transport = transport
         self._closed = False
         self.chat = AsyncChat(self)
+        self.models = AsyncModels(self)
 
     @classmethod
     def azure(
@@ -339,26 +344,48 @@ class AsyncGpt:
         self, body: dict[str, Any], options: _CallOptions
     ) -> tuple[HTTPResponse, ChatCompletion | AsyncStream[ChatCompletionChunk]]:
         """Send one chat completion through retries; parse its answer."""
-        if self._closed:
-            raise ClientStateError("the client is closed; create a new one")
         if options.extra_body:
             body.update(options.extra_body)
-        stream = body.get("stream") is True
+        parse = _open_stream if body.get("stream") is True else _parse_completion
+        return await self._request("POST", self._endpoint, body, options, parse)
+
+    async def _fetch(self, path: str, cls: type[R], options: _CallOptions) -> R:
+        """``GET {server_url}/{path}`` through the same retries, timeouts and hooks as chat."""
+
+        async def parse(response: HTTPResponse) -> R:
+            return await _parse_json(response, cls)
+
+        _response, result = await self._request(
+            "GET", f"{self.server_url}/{path}", None, options, parse
+        )
+        return result
+
+    async def _request(
+        self,
+        method: str,
+        url: str,
+        body: dict[str, Any] | None,
+        options: _CallOptions,
+        parse: Callable[[HTTPResponse], Awaitable[R]],
+    ) -> tuple[HTTPResponse, R]:
+        if self._closed:
+            raise ClientStateError("the client is closed; create a new one")
+        headers = await self._headers_for_call(options.headers)
+        if body is None:
+            headers.pop("Content-Type", None)  # there is no body to describe
         request = HTTPRequest(
-            method="POST",
-            url=self._endpoint,
-            headers=await self._headers_for_call(options.headers),
+            method=method,
+            url=url,
+            headers=headers,
             params={**self._query, **options.query} if options.query else self._query,
             json=body,
         )
         timeout = options.timeout or self.timeout
         if timeout.total is None:
-            return await self._attempts(
-                request, timeout, options.retry or self.retry_config, stream
-            )
+            return await self._attempts(request, timeout, options.retry or self.retry_config, parse)
         with anyio.move_on_after(timeout.total) as scope:
             response, result = await self._attempts(
-                request, timeout, options.retry or self.retry_config, stream
+                request, timeout, options.retry or self.retry_config, parse
             )
             if isinstance(result, AsyncStream):
                 result.set_deadline(scope.deadline)  # the deadline bounds the whole stream
@@ -367,10 +394,14 @@ class AsyncGpt:
         raise APITimeoutError(f"total timeout of {timeout.total} s expired")
 
     async def _attempts(
-        self, request: HTTPRequest, timeout: Timeout, retry: RetryConfig, stream: bool
-    ) -> tuple[HTTPResponse, ChatCompletion | AsyncStream[ChatCompletionChunk]]:
+        self,
+        request: HTTPRequest,
+        timeout: Timeout,
+        retry: RetryConfig,
+        parse: Callable[[HTTPResponse], Awaitable[R]],
+    ) -> tuple[HTTPResponse, R]:
         budget = RetryBudget(retry)
-        content = _converter.dumps(request.json)
+        content = _encode(request.json)
         while True:
             if self._token_provider is not None:  # tokens expire: one per attempt
                 request.headers["Authorization"] = await self._bearer(self._token_provider)
@@ -378,10 +409,10 @@ class AsyncGpt:
                 await _run_hooks(self.hooks.before_request, request)
                 for name, value in request.headers.items():  # a hook's headers, too
                     check_header_value(name, value)
-                content = _converter.dumps(request.json)
+                content = _encode(request.json)
             request.content = content
             try:
-                return await self._attempt(request, timeout, stream)
+                return await self._attempt(request, timeout, parse)
             except GptAsyncError as exc:
                 if self.hooks.after_error:
                     await _run_hooks(self.hooks.after_error, request, exc)
@@ -392,12 +423,17 @@ class AsyncGpt:
                 await anyio.sleep(delay)
 
     async def _attempt(
-        self, request: HTTPRequest, timeout: Timeout, stream: bool
-    ) -> tuple[HTTPResponse, ChatCompletion | AsyncStream[ChatCompletionChunk]]:
+        self,
+        request: HTTPRequest,
+        timeout: Timeout,
+        parse: Callable[[HTTPResponse], Awaitable[R]],
+    ) -> tuple[HTTPResponse, R]:
         debug = logger.isEnabledFor(logging.DEBUG)
         if debug:
             started = time.perf_counter()
-            logger.debug("POST %s headers=%s", request.url, redact_headers(request.headers))
+            logger.debug(
+                "%s %s headers=%s", request.method, request.url, redact_headers(request.headers)
+            )
         response = await self._transport.send(request, timeout=timeout)
         if debug:
             logger.debug(
@@ -411,9 +447,15 @@ class AsyncGpt:
             raise await _status_error(response)
         if self.hooks.after_success:
             await _run_hooks(self.hooks.after_success, request, RawResponse.of(response))
-        if stream:
-            return response, AsyncStream.from_response(response, ChatCompletionChunk)
-        return response, await _parse_completion(response)
+        return response, await parse(response)
+
+
+def _encode(body: Any) -> bytes:
+    return b"" if body is None else _converter.dumps(body)
+
+
+async def _open_stream(response: HTTPResponse) -> AsyncStream[ChatCompletionChunk]:
+    return AsyncStream.from_response(response, ChatCompletionChunk)
 
 
 def _check_token_provider(provider: object, key: object) -> TokenProvider | None:
@@ -478,7 +520,7 @@ def _error_object(data: bytes) -> dict[str, Any] | None:
     return None
 
 
-async def _parse_completion(response: HTTPResponse) -> ChatCompletion:
+async def _parse_json(response: HTTPResponse, cls: type[R]) -> R:
     data = await response.read()
     content_type = response.headers.get("Content-Type", "")
     if "json" not in content_type:
@@ -493,7 +535,11 @@ async def _parse_completion(response: HTTPResponse) -> ChatCompletion:
             "the response body is not valid JSON" if data else "the response body is empty",
             body=data[:_ERROR_BODY_LIMIT].decode("utf-8", "replace"),
         ) from None
-    return _converter.structure(parsed, ChatCompletion)
+    return _converter.structure(parsed, cls)
+
+
+async def _parse_completion(response: HTTPResponse) -> ChatCompletion:
+    return await _parse_json(response, ChatCompletion)
 
 
 @attrs.frozen
@@ -698,7 +744,6 @@ class AsyncCompletions:
         )
 
 
-T = TypeVar("T")
 _OPTION_KEYS = frozenset({"timeout", "retries", "extra_headers", "extra_query", "extra_body"})
 
 
@@ -718,3 +763,74 @@ def _split_params(params: dict[str, Any], stream: bool) -> tuple[dict[str, Any],
     body = _converter.to_wire(params, CreateChatCompletionRequest)
     _check_messages(body)
     return body, options
+
+
+class AsyncModels:
+    """``client.models``: list the served models, or look one up."""
+
+    def __init__(self, client: AsyncGpt) -> None:
+        self._client = client
+
+    async def list(
+        self,
+        *,
+        timeout: float | Timeout | None = DEFAULT,
+        retries: RetryConfig | int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> ModelList:
+        """List the models the server serves (``GET /models``).
+
+        Args:
+            timeout: Overrides the client's timeout for this call.
+            retries: A :class:`~gpt_async.RetryConfig` (or a number of retries) for this call.
+            extra_headers: Extra headers for this call.
+            extra_query: Extra query parameters for this call.
+
+        Returns:
+            A :class:`~gpt_async.models.components.ModelList`; iterate it for its
+            :class:`~gpt_async.models.components.ModelObject` s.
+
+        Raises:
+            SDKError: The server answered 4xx/5xx (a subclass per status).
+            APIConnectionError: The connection failed or timed out.
+            APIResponseValidationError: A 2xx body that is not a model list.
+        """
+        options = _CallOptions.of(
+            timeout=timeout, retries=retries, headers=extra_headers, query=extra_query
+        )
+        return await self._client._fetch("models", ModelList, options)
+
+    async def retrieve(
+        self,
+        model: str,
+        *,
+        timeout: float | Timeout | None = DEFAULT,
+        retries: RetryConfig | int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> ModelObject:
+        """Look up one model by id (``GET /models/{model}``).
+
+        Args:
+            model: The model id; it is percent-encoded into the path (ids such as
+                ``meta-llama/Llama-3.1-8B`` hold slashes).
+            timeout: Overrides the client's timeout for this call.
+            retries: A :class:`~gpt_async.RetryConfig` (or a number of retries) for this call.
+            extra_headers: Extra headers for this call.
+            extra_query: Extra query parameters for this call.
+
+        Raises:
+            RequestValidationError: ``model`` is not a non-empty string (nothing was sent).
+            NotFoundError: The server does not serve that model.
+        """
+        _check_model_id(model)
+        options = _CallOptions.of(
+            timeout=timeout, retries=retries, headers=extra_headers, query=extra_query
+        )
+        return await self._client._fetch(f"models/{quote(model, safe='')}", ModelObject, options)
+
+
+def _check_model_id(model: object) -> None:
+    if not isinstance(model, str) or not model:
+        raise RequestValidationError("model", "must be a non-empty model id string")

@@ -27,11 +27,12 @@ if TYPE_CHECKING:
     from ._retry import RetryConfig
     from ._tools import FunctionTool, ToolRunResult, ToolStep
     from .models._chunk import ChatCompletionChunk
+    from .models._listing import ModelList, ModelObject
     from .models._request import CreateChatCompletionRequest
     from .models._response import ChatCompletion
     from .models.operations import CreateChatCompletionResponse
 
-__all__ = ["Chat", "Completions", "Gpt", "ParseStream", "Stream"]
+__all__ = ["Chat", "Completions", "Gpt", "Models", "ParseStream", "Stream"]
 
 T = TypeVar("T")
 
@@ -125,6 +126,7 @@ class Gpt:
         _refuse_session(options)
         self._async = AsyncGpt(**options)
         self.chat = Chat(self._async)
+        self.models = Models(self._async)
         _portal.track(self._async)
 
     @classmethod
@@ -134,6 +136,7 @@ class Gpt:
         client = cls.__new__(cls)
         client._async = AsyncGpt.azure(**options)
         client.chat = Chat(client._async)
+        client.models = Models(client._async)
         _portal.track(client._async)
         return client
 
@@ -249,4 +252,47 @@ class Completions:
         """Call the model and run its tool calls until it answers (see the async twin)."""
         return _portal.run(
             self._async.run_tools, tools=tools, max_steps=max_steps, on_step=on_step, **params
+        )
+
+
+class Models:
+    """The ``models`` resource of :class:`Gpt`."""
+
+    def __init__(self, client: AsyncGpt) -> None:
+        self._async = client.models
+
+    def list(
+        self,
+        *,
+        timeout: float | Timeout | None = DEFAULT,
+        retries: RetryConfig | int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> ModelList:
+        """List the models the server serves (see the async twin)."""
+        return _portal.run(
+            self._async.list,
+            timeout=timeout,
+            retries=retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def retrieve(
+        self,
+        model: str,
+        *,
+        timeout: float | Timeout | None = DEFAULT,
+        retries: RetryConfig | int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> ModelObject:
+        """Look up one model by id (see the async twin)."""
+        return _portal.run(
+            self._async.retrieve,
+            model,
+            timeout=timeout,
+            retries=retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
         )

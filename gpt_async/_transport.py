@@ -144,10 +144,13 @@ class _AiohttpResponse:
             self._resp.close()
 
 
-def _body(content: bytes) -> bytes | io.BytesIO:
+def _body(content: bytes) -> bytes | io.BytesIO | None:
     # aiohttp warns (ResourceWarning) on raw bytes over 1 MiB, and writes a BytesIO in
-    # pieces that yield to the loop; small bodies stay bytes, the fast path.
-    return content if len(content) <= _LARGE_BODY else io.BytesIO(content)
+    # pieces that yield to the loop; small bodies stay bytes, the fast path. No body
+    # (a GET) is None: b"" would be sent as an application/octet-stream body.
+    if len(content) <= _LARGE_BODY:
+        return content or None
+    return io.BytesIO(content)
 
 
 @lru_cache(maxsize=64)

@@ -456,3 +456,26 @@ def test_proxy_url_credentials_are_split_and_decoded() -> None:
     assert str(chosen) == "http://<redacted>@proxy.example:3128"
     assert "p:ss" not in repr(chosen)
     assert routes.describe() == "http://<redacted>@proxy.example:3128"
+
+
+async def test_models_calls_go_through_the_proxy(
+    kind: str, locked_proxy: ForwardProxy, server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """models.list() and retrieve() take the same proxy route as chat."""
+    monkeypatch.setenv("HTTP_PROXY", locked_proxy.credentials_url)
+
+    def both(client: Gpt) -> list[str]:
+        return [client.models.list().data[0].id, client.models.retrieve("gpt-4o").id]
+
+    if kind == "AsyncGpt":
+        async with AsyncGpt(api_key="k", server_url=server.url) as client:
+            ids = [(await client.models.list()).data[0].id]
+            ids.append((await client.models.retrieve("gpt-4o")).id)
+    else:
+        with Gpt(api_key="k", server_url=server.url) as sync_client:
+            ids = await anyio.to_thread.run_sync(both, sync_client)
+    assert ids == ["gpt-4o-mini", "gpt-4o"]
+    assert [(p.method, p.target) for p in locked_proxy.requests] == [
+        ("GET", f"{server.url}/models"),
+        ("GET", f"{server.url}/models/gpt-4o"),
+    ]

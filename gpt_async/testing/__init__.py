@@ -27,6 +27,7 @@ Unscripted requests get a deterministic echo of the last user message; see
 
 from __future__ import annotations
 
+from gpt_async.testing._model_list import DEFAULT_MODELS
 from gpt_async.testing._proxy import ForwardProxy, ProxiedRequest, ThreadedForwardProxy
 from gpt_async.testing._script import Fault, RawBytes, Reply, ScriptItem, StreamEvent, StreamReply
 from gpt_async.testing._server import (
@@ -40,6 +41,7 @@ from gpt_async.testing._server import (
 
 __all__ = [
     "DEFAULT_CREATED",
+    "DEFAULT_MODELS",
     "DefaultHandler",
     "FakeOpenAIServer",
     "Fault",

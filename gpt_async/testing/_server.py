@@ -43,6 +43,7 @@ import attrs
 from aiohttp import web
 from multidict import CIMultiDictProxy
 
+from gpt_async.testing._model_list import default_models, models_reply
 from gpt_async.testing._script import (
     REQUEST_ID_KEY,
     RawBytes,
@@ -74,6 +75,7 @@ _CHAT_PATHS: Final = (
     "/chat/completions",
     "/openai/deployments/{deployment}/chat/completions",
 )
+_MODEL_PATHS: Final = ("/v1/models", "/models", "/v1/models/{model:.+}", "/models/{model:.+}")
 _MAX_BODY: Final = 64 * 1024 * 1024
 _INVALID_JSON: Final = object()
 _UNAUTHORIZED: Final = Reply.error(401, "Incorrect API key provided.", code="invalid_api_key")
@@ -105,7 +107,8 @@ class FakeOpenAIServer:
 
     Serves ``POST /v1/chat/completions``, ``/chat/completions`` and Azure's
     ``/openai/deployments/{deployment}/chat/completions?api-version=...``
-    (where ``model`` may be omitted); any other route gets an OpenAI-style 404.
+    (where ``model`` may be omitted), and ``GET /v1/models`` and
+    ``/v1/models/{model}`` from `models`; any other route gets an OpenAI-style 404.
     Scripted items (`enqueue`) answer requests first, one each, in order;
     they skip validation but not authentication. With an empty queue the
     request is validated (400 with an OpenAI error naming ``param``) and
@@ -145,6 +148,8 @@ class FakeOpenAIServer:
         """
         self.host = host
         self.requests: list[RecordedRequest] = []
+        #: What ``GET /models`` lists (model objects as JSON); change it freely.
+        self.models: list[dict[str, Any]] = default_models(DEFAULT_CREATED)
         self._requested_port = port
         self._port: int | None = None
         self._api_key = api_key
@@ -329,6 +334,8 @@ class FakeOpenAIServer:
         app = web.Application(client_max_size=_MAX_BODY)
         for path in _CHAT_PATHS:
             app.router.add_post(path, self._chat)
+        for path in _MODEL_PATHS:
+            app.router.add_get(path, self._models)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
         app.on_response_prepare.append(self._stamp_request_id)
         return app
@@ -344,6 +351,13 @@ class FakeOpenAIServer:
         fallback = functools.partial(self._default_reply, seq, data, deployment)
         item = self._queue.popleft() if self._queue else fallback()
         return await self._respond(request, item, fallback)
+
+    async def _models(self, request: web.Request) -> web.StreamResponse:
+        await self._receive(request)
+        if not self._authorized(request):
+            return await self._respond(request, _UNAUTHORIZED, _UNAUTHORIZED)
+        reply = models_reply(self.models, request.match_info.get("model"))
+        return await self._respond(request, self._queue.popleft() if self._queue else reply, reply)
 
     async def _not_found(self, request: web.Request) -> web.StreamResponse:
         await self._receive(request)
@@ -503,6 +517,11 @@ class ThreadedFakeOpenAIServer:
     def requests(self) -> list[RecordedRequest]:
         """The recorded requests, oldest first."""
         return self._server.requests
+
+    @property
+    def models(self) -> list[dict[str, Any]]:
+        """What ``GET /models`` lists; see `FakeOpenAIServer.models`."""
+        return self._server.models
 
     @property
     def queued(self) -> int:
