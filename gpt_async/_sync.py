@@ -146,7 +146,7 @@ class Gpt:
         return self._async.server_url
 
     def __repr__(self) -> str:
-        return f"Gpt(server_url={self.server_url!r})"
+        return "Gpt" + repr(self._async).removeprefix("AsyncGpt")
 
     def __enter__(self) -> Self:
         return self
