@@ -23,13 +23,14 @@ import binascii
 import contextlib
 import hmac
 import ipaddress
-import threading
 from collections.abc import Callable
 from types import TracebackType
 from typing import Final, TypeAlias
 from urllib.parse import urlsplit
 
 import attrs
+
+from gpt_async.testing._thread import LoopThread
 
 __all__ = ["ForwardProxy", "ProxiedRequest", "ThreadedForwardProxy"]
 
@@ -375,11 +376,7 @@ class ThreadedForwardProxy:
 
     def __init__(self, proxy: ForwardProxy) -> None:
         self.proxy = proxy
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
+        self._thread = LoopThread(proxy, "gpt_async-forward-proxy")
 
     def __repr__(self) -> str:
         return repr(self.proxy).replace("<ForwardProxy", "<ThreadedForwardProxy", 1)
@@ -401,25 +398,11 @@ class ThreadedForwardProxy:
 
     def start(self) -> None:
         """Starts the thread and waits until the port is bound."""
-        if self._thread is not None:
-            raise RuntimeError("ThreadedForwardProxy is already started")
-        self._ready.clear()
-        self._thread = threading.Thread(target=asyncio.run, args=(self._serve(),), daemon=True)
         self._thread.start()
-        self._ready.wait()
-        if self._error is not None:
-            self._thread.join()
-            self._thread = None
-            raise self._error
 
     def close(self) -> None:
         """Stops the proxy and its thread (idempotent)."""
-        thread, self._thread = self._thread, None
-        if thread is None:
-            return
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        thread.join()
+        self._thread.close()
 
     def __enter__(self) -> ThreadedForwardProxy:
         self.start()
@@ -432,18 +415,3 @@ class ThreadedForwardProxy:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-    async def _serve(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        try:
-            await self.proxy.start()
-        except BaseException as exc:  # handed to the starting thread, which re-raises it
-            self._error = exc
-            self._ready.set()
-            return
-        self._ready.set()
-        try:
-            await self._stop.wait()
-        finally:
-            await self.proxy.close()
