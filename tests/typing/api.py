@@ -63,3 +63,24 @@ def sync_api() -> None:
         print(status, request_id)
     config = gpt_async.RetryConfig(max_retries=3, backoff_scale=0)
     print(config, gpt_async.to_dict(completion))
+
+
+async def deployment_api() -> None:
+    async def token() -> str:
+        return "entra-token"
+
+    async with AsyncGpt.azure(
+        endpoint="https://r.example",
+        deployment="d",
+        api_version="2024-10-21",
+        azure_ad_token_provider=token,
+        proxy="http://user:pass@127.0.0.1:3128",
+    ) as client:
+        listed = await client.models.list(timeout=5)
+        assert_type(listed, components.ModelList)
+        for model in listed:
+            assert_type(model, components.ModelObject)
+        assert_type(await client.models.retrieve("m"), components.ModelObject)
+    with Gpt(trust_env=False, proxy=None) as sync_client:
+        assert_type(sync_client.models.list().data, list[components.ModelObject])
+        assert_type(sync_client.models.retrieve("m", retries=0), components.ModelObject)
