@@ -21,6 +21,11 @@ pytest fixtures (``openai_server``, ``openai_server_thread``): add
 ``pytest_plugins = ["gpt_async.testing.pytest_plugin"]`` to your root
 ``conftest.py``.
 
+Proxies: `ForwardProxy` (``async with``, or ``ForwardProxy.in_thread()``) is a
+real HTTP forward proxy on 127.0.0.1 that records each `ProxiedRequest`, to
+prove ``proxy=`` and ``HTTPS_PROXY`` settings. The server also answers
+``GET /v1/models`` from ``server.models`` (`DEFAULT_MODELS` by default).
+
 Unscripted requests get a deterministic echo of the last user message; see
 `FakeOpenAIServer` for the exact rules (tokens are whitespace-separated words).
 """
