@@ -21,6 +21,11 @@ pytest fixtures (``openai_server``, ``openai_server_thread``): add
 ``pytest_plugins = ["gpt_async.testing.pytest_plugin"]`` to your root
 ``conftest.py``.
 
+Proxies: `ForwardProxy` (``async with``, or ``ForwardProxy.in_thread()``) is a
+real HTTP forward proxy on 127.0.0.1 that records each `ProxiedRequest`, to
+prove ``proxy=`` and ``HTTPS_PROXY`` settings. The server also answers
+``GET /v1/models`` from ``server.models`` (`DEFAULT_MODELS` by default).
+
 Unscripted requests get a deterministic echo of the last user message; see
 ``gpt_async.testing._echo`` for the exact rules (tokens are whitespace-separated
 words). The server is made of parts, each its own module: the shared core
@@ -34,15 +39,20 @@ from __future__ import annotations
 
 from gpt_async.testing._core import DEFAULT_CREATED, DefaultHandler, RecordedRequest
 from gpt_async.testing._echo import SYSTEM_FINGERPRINT
+from gpt_async.testing._model_list import DEFAULT_MODELS
+from gpt_async.testing._proxy import ForwardProxy, ProxiedRequest, ThreadedForwardProxy
 from gpt_async.testing._script import Fault, RawBytes, Reply, ScriptItem, StreamEvent, StreamReply
 from gpt_async.testing._server import FakeOpenAIServer
 from gpt_async.testing._threaded import ThreadedFakeOpenAIServer
 
 __all__ = [
     "DEFAULT_CREATED",
+    "DEFAULT_MODELS",
     "DefaultHandler",
     "FakeOpenAIServer",
     "Fault",
+    "ForwardProxy",
+    "ProxiedRequest",
     "RawBytes",
     "RecordedRequest",
     "Reply",
@@ -51,4 +61,5 @@ __all__ = [
     "StreamEvent",
     "StreamReply",
     "ThreadedFakeOpenAIServer",
+    "ThreadedForwardProxy",
 ]
