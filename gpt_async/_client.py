@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 import anyio
 import attrs
 
-from . import _converter
+from . import _codec
 from ._config import (
     Limits,
     Timeout,
@@ -315,13 +315,13 @@ class AsyncGpt:
         self, request: HTTPRequest, timeout: Timeout, retry: RetryConfig, stream: bool
     ) -> tuple[HTTPResponse, ChatCompletion | AsyncStream[ChatCompletionChunk]]:
         budget = RetryBudget(retry)
-        content = _converter.dumps(request.json)
+        content = _codec.dumps(request.json)
         while True:
             if self.hooks.before_request:
                 await _run_hooks(self.hooks.before_request, request)
                 for name, value in request.headers.items():  # a hook's headers, too
                     check_header_value(name, value)
-                content = _converter.dumps(request.json)
+                content = _codec.dumps(request.json)
             request.content = content
             try:
                 return await self._attempt(request, timeout, stream)
@@ -395,7 +395,7 @@ async def _status_error(response: HTTPResponse) -> SDKError:
 def _error_object(data: bytes) -> dict[str, Any] | None:
     """The ``error`` object of an OpenAI-style error body, if the body is one."""
     try:
-        parsed = _converter.loads(data)
+        parsed = _codec.loads(data)
     except ValueError:
         return None
     if isinstance(parsed, dict):
@@ -416,13 +416,13 @@ async def _parse_completion(response: HTTPResponse) -> ChatCompletion:
             body=data[:_ERROR_BODY_LIMIT].decode("utf-8", "replace"),
         )
     try:
-        parsed = _converter.loads(data)
+        parsed = _codec.loads(data)
     except ValueError:
         raise APIResponseValidationError(
             "the response body is not valid JSON" if data else "the response body is empty",
             body=data[:_ERROR_BODY_LIMIT].decode("utf-8", "replace"),
         ) from None
-    return _converter.structure(parsed, ChatCompletion)
+    return _codec.structure(parsed, ChatCompletion)
 
 
 @attrs.frozen
@@ -497,7 +497,7 @@ class AsyncChat:
             APIConnectionError: The connection failed or timed out.
             APIResponseValidationError: A 2xx body that is not a chat completion.
         """
-        body = _converter.to_wire(request, CreateChatCompletionRequest)
+        body = _codec.to_wire(request, CreateChatCompletionRequest)
         _check_messages(body)
         options = _CallOptions.of(timeout=timeout, retries=retries, headers=headers)
         response, result = await self._client._send(body, options)
@@ -644,6 +644,6 @@ def _split_params(params: dict[str, Any], stream: bool) -> tuple[dict[str, Any],
         )
     if stream:
         params["stream"] = True
-    body = _converter.to_wire(params, CreateChatCompletionRequest)
+    body = _codec.to_wire(params, CreateChatCompletionRequest)
     _check_messages(body)
     return body, options
