@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
     from typing_extensions import Self
 
-    from ._client import AsyncCompletions
+    from ._protocols import CompletionsAPI
     from ._streaming import AsyncStream
     from ._transport import HTTPResponse
     from .models._chunk import ChatCompletionChunk
@@ -151,7 +151,7 @@ _codec.register_adapter(ParsedChatCompletionMessage, _as_request_message)
 
 
 async def parse(
-    completions: AsyncCompletions, cls: type[T], params: dict[str, Any]
+    completions: CompletionsAPI, cls: type[T], params: dict[str, Any]
 ) -> ParsedChatCompletion[T]:
     """The call behind ``chat.completions.parse``; see there."""
     completion: ChatCompletion = await completions.create(
@@ -161,7 +161,7 @@ async def parse(
 
 
 def parse_stream(
-    completions: AsyncCompletions, cls: type[T], params: dict[str, Any]
+    completions: CompletionsAPI, cls: type[T], params: dict[str, Any]
 ) -> AsyncParseStream[T]:
     """The call behind ``chat.completions.parse_stream``; see there."""
     stream = completions.stream(**params, response_format=response_format(cls))

@@ -42,7 +42,7 @@ from .models._messages import (
 from .models._tools import ChatCompletionTool, FunctionObject
 
 if TYPE_CHECKING:
-    from ._client import AsyncCompletions
+    from ._protocols import CompletionsAPI
     from .models._response import ChatCompletion, ChatCompletionMessage
 
 __all__ = [
@@ -317,7 +317,7 @@ def assistant_turn(message: ChatCompletionMessage) -> ChatCompletionRequestAssis
 
 
 async def run_tools(
-    completions: AsyncCompletions,
+    completions: CompletionsAPI,
     *,
     tools: Sequence[Callable[..., Any] | FunctionTool[Any]],
     max_steps: int,
