@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gpt_async import _codec
-from gpt_async._codec import _fast, _inbound, _json
+from gpt_async._codec import _fast, _inbound, _json, _primitives
 from gpt_async._exceptions import APIResponseValidationError, RequestValidationError
 from gpt_async._types import UNSET
 from gpt_async.models import components as c
@@ -577,7 +577,7 @@ class _Point:
 def test_a_traceback_through_generated_code_shows_its_source() -> None:
     """Generated functions have a descriptive file name and their source in linecache."""
     fast = _fast.fast_structurer(_Point, fallback=_inbound.converter().structure)
-    with pytest.raises(_fast.Mismatch) as info:
+    with pytest.raises(_primitives.Mismatch) as info:
         fast({"x": "not an int"})
     text = "".join(traceback.format_exception(info.value))
     assert 'File "<gpt_async structure _Point>"' in text
@@ -592,3 +592,20 @@ def test_each_generated_function_has_its_own_namespace() -> None:
     assert point.__globals__ is not completion.__globals__
     assert point({"x": 1}) == _Point(x=1)
     assert _codec.to_wire(_Point(x=2), _Point) == {"x": 2, "y": 0}
+
+
+def test_the_prebuilt_structure_functions_are_what_the_generator_writes() -> None:
+    """``_prebuilt.py`` is up to date: regenerating it gives the committed file, byte for byte."""
+    from gpt_async._codec import _generate
+
+    assert _generate.TARGET.read_text(encoding="utf-8") == _generate.render()
+
+
+def test_the_response_models_come_prebuilt() -> None:
+    """A completion and a chunk, and the models inside them, need no code generated at run time."""
+    from gpt_async._codec._prebuilt import PREBUILT
+
+    assert {c.ChatCompletion, c.ChatCompletionChunk, c.ChatCompletionMessage} <= set(PREBUILT)
+    fast = _fast.fast_structurer(c.ChatCompletion, fallback=_inbound.converter().structure)
+    assert fast is PREBUILT[c.ChatCompletion]
+    assert fast.__code__.co_filename.endswith("_prebuilt.py")

@@ -15,6 +15,7 @@ until a server sends them, and a model that contains itself needs no special cas
 
 from __future__ import annotations
 
+import enum
 import typing
 from collections.abc import Callable
 from typing import Any, Literal
@@ -23,30 +24,22 @@ import attrs
 
 from ._codegen import compile_function
 from ._hints import NONE, extra_field, field_type, is_enum, is_union, tag_of, wire_members
+from ._prebuilt import PREBUILT
+from ._primitives import MISSING, detailed_only, mismatch
 
-__all__ = ["Mismatch", "fast_structurer", "sets_slots_directly"]
+__all__ = ["Namespace", "fast_structurer", "sets_slots_directly", "structure_source"]
 
 _Structure = Callable[[Any], Any]
 
 
-class Mismatch(Exception):
-    """The fast path met a value it leaves to the detailed hook."""
-
-
-def _mismatch() -> typing.NoReturn:
-    raise Mismatch
-
-
-def _detailed_only(_: Any) -> typing.NoReturn:
-    raise Mismatch
-
-
-_MISSING = object()
 _FAST: dict[Any, _Structure] = {}
 
 
 def fast_structurer(cl: type[Any], *, fallback: Callable[[Any, Any], Any]) -> _Structure:
     """``cl``'s generated structure function (made once), or one that always mismatches.
+
+    The response models' functions are generated ahead of time (``_prebuilt.py``);
+    any other class's are generated here on first use.
 
     Args:
         cl: The model class.
@@ -55,44 +48,75 @@ def fast_structurer(cl: type[Any], *, fallback: Callable[[Any, Any], Any]) -> _S
     """
     found = _FAST.get(cl)
     if found is None:
-        found = _FAST[cl] = _generate(cl, fallback)
+        found = _FAST[cl] = PREBUILT.get(cl) or _generate(cl, fallback)
     return found
 
 
-class _Namespace:
-    """The namespace one generated function is compiled in, and the names it binds."""
+class Namespace:
+    """The names one generated function uses: helpers, constants and nested models."""
 
-    def __init__(self, fallback: Callable[[Any, Any], Any]) -> None:
-        self.fallback = fallback
-        self.names: dict[str, Any] = {
-            "_mm": _mismatch,
-            "_M": _MISSING,
-            "_new": object.__new__,
-            "_conv": fallback,
-        }
+    def __init__(
+        self, constant_prefix: str = "k", models: dict[str, type[Any]] | None = None
+    ) -> None:
+        self.prefix = constant_prefix
+        self.constants: dict[str, Any] = {}
+        self.enum_lookups: dict[str, type[enum.Enum]] = {}
+        self.models: dict[str, type[Any]] = {} if models is None else models
 
     def constant(self, value: Any) -> str:
         """Bind ``value`` to a fresh name; returns the name."""
-        name = f"k{len(self.names)}"
-        self.names[name] = value
+        name = f"{self.prefix}{len(self.constants)}"
+        self.constants[name] = value
+        return name
+
+    def enum_lookup(self, tp: type[enum.Enum]) -> str:
+        """Bind ``tp``'s value-to-member lookup to a fresh name; returns the name."""
+        name = self.constant(None)
+        self.enum_lookups[name] = tp
         return name
 
     def structurer(self, cl: type[Any]) -> str:
-        """The name the code calls ``cl``'s structure function by (a stub until first called)."""
-        name = f"s_{cl.__name__}_{id(cl):x}"
-        if name not in self.names:
-            found = _FAST.get(cl)
-            self.names[name] = found if found is not None else self._stub(cl, name)
+        """The name the code calls ``cl``'s structure function by."""
+        name = f"structure_{cl.__name__}"
+        while self.models.get(name, cl) is not cl:  # two models of one name
+            name = f"{name}_"
+        self.models[name] = cl
         return name
 
-    def _stub(self, cl: type[Any], name: str) -> _Structure:
-        names, fallback = self.names, self.fallback
 
-        def generate_then_structure(d: Any) -> Any:
-            fn = names[name] = fast_structurer(cl, fallback=fallback)
-            return fn(d)
+def _generate(cl: type[Any], fallback: Callable[[Any, Any], Any]) -> _Structure:
+    """Compile ``cl``'s structure function, in a namespace of its own."""
+    ns = Namespace()
+    lines = structure_source(cl, ns)
+    if lines is None:
+        return detailed_only
+    names: dict[str, Any] = {
+        "_mm": mismatch,
+        "_M": MISSING,
+        "_new": object.__new__,
+        "_conv": fallback,
+        **ns.constants,
+        **{name: tp._value2member_map_.get for name, tp in ns.enum_lookups.items()},
+    }
+    for name, model in ns.models.items():
+        if model is not cl:
+            names[name] = (
+                _FAST.get(model) or PREBUILT.get(model) or _stub(names, name, model, fallback)
+            )
+    fn_name = f"structure_{cl.__name__}"
+    return compile_function(fn_name, lines, names, about=f"structure {cl.__qualname__}")
 
-        return generate_then_structure
+
+def _stub(
+    names: dict[str, Any], name: str, cl: type[Any], fallback: Callable[[Any, Any], Any]
+) -> _Structure:
+    """A nested model's function: generated on its first call, then bound in its place."""
+
+    def generate_then_structure(d: Any) -> Any:
+        fn = names[name] = fast_structurer(cl, fallback=fallback)
+        return fn(d)
+
+    return generate_then_structure
 
 
 def sets_slots_directly(cl: type[Any]) -> bool:
@@ -107,23 +131,16 @@ def sets_slots_directly(cl: type[Any]) -> bool:
     )
 
 
-def _generate(cl: type[Any], fallback: Callable[[Any, Any], Any]) -> _Structure:
-    """``def structure_X(d)``: a model from a dict of exactly the expected JSON types."""
-    ns = _Namespace(fallback)
-    lines = _structure_source(cl, ns)
-    if lines is None:
-        return _detailed_only
-    name = f"structure_{cl.__name__}"
-    return compile_function(name, lines, ns.names, about=f"structure {cl.__qualname__}")
+def structure_source(cl: type[Any], ns: Namespace) -> list[str] | None:
+    """``def structure_X(d)``: a model from a dict of exactly the expected JSON types.
 
-
-def _structure_source(cl: type[Any], ns: _Namespace) -> list[str] | None:
-    """The source of ``cl``'s structure function; None when a field rules the fast path out."""
+    Returns None when a field rules the fast path out.
+    """
     extra = extra_field(cl)
     fields = [a for a in attrs.fields(cl) if a.name != extra]
     direct = sets_slots_directly(cl)
     cls = ns.constant(cl)
-    lines = [f"def structure_{cl.__name__}(d):", "    if type(d) is not dict: _mm()"]
+    lines = [f"def {ns.structurer(cl)}(d):", "    if type(d) is not dict: _mm()"]
     if direct:
         lines.append(f"    o = _new({cls})")
     targets = []
@@ -148,7 +165,7 @@ def _structure_source(cl: type[Any], ns: _Namespace) -> list[str] | None:
 
 
 def _field_source(
-    cl: type[Any], a: attrs.Attribute[Any], target: str, ns: _Namespace
+    cl: type[Any], a: attrs.Attribute[Any], target: str, ns: Namespace
 ) -> list[str] | None:
     hint = field_type(cl, a.name)
     default: Any = a.default
@@ -167,7 +184,7 @@ def _field_source(
     return [f"    v = d.get({a.name!r}, _M)", f"    {target} = {missing} if v is _M else {expr}"]
 
 
-def _extra_source(fields: list[attrs.Attribute[Any]], ns: _Namespace) -> str:
+def _extra_source(fields: list[attrs.Attribute[Any]], ns: Namespace) -> str:
     known = ns.constant(frozenset(a.name for a in fields))
     unknown = f"{{k: x for k, x in d.items() if k not in {known}}}"
     return f"{{}} if {known}.issuperset(d) else {unknown}"
@@ -181,7 +198,7 @@ _EXACT = {
 }
 
 
-def _expr(tp: Any, v: str, depth: int, ns: _Namespace) -> str:
+def _expr(tp: Any, v: str, depth: int, ns: Namespace) -> str:
     """An expression that structures the JSON value in variable ``v`` as ``tp``, or mismatches.
 
     ``v`` may be evaluated more than once, so it is always a plain name.
@@ -193,7 +210,7 @@ def _expr(tp: Any, v: str, depth: int, ns: _Namespace) -> str:
     if attrs.has(tp):
         return f"{ns.structurer(tp)}({v})"
     if is_enum(tp):
-        lookup = ns.constant(tp._value2member_map_.get)
+        lookup = ns.enum_lookup(tp)
         return f"({lookup}({v}, {v}) if type({v}) is str else _mm())"
     origin = typing.get_origin(tp)
     if origin is list:
@@ -213,14 +230,14 @@ def _expr(tp: Any, v: str, depth: int, ns: _Namespace) -> str:
     return f"_conv({v}, {ns.constant(tp)})"  # anything else: through the converter's hook
 
 
-def _union_expr(tp: Any, v: str, depth: int, ns: _Namespace) -> str:
+def _union_expr(tp: Any, v: str, depth: int, ns: Namespace) -> str:
     members = wire_members(tp)
     rest = [m for m in members if m is not NONE]
     inner = _members_expr(tp, rest, v, depth, ns)
     return f"(None if {v} is None else {inner})" if NONE in members else inner
 
 
-def _members_expr(tp: Any, rest: list[Any], v: str, depth: int, ns: _Namespace) -> str:
+def _members_expr(tp: Any, rest: list[Any], v: str, depth: int, ns: Namespace) -> str:
     if len(rest) == 1:
         return _expr(rest[0], v, depth, ns)
     enums = [m for m in rest if is_enum(m)]
@@ -235,7 +252,7 @@ def _members_expr(tp: Any, rest: list[Any], v: str, depth: int, ns: _Namespace) 
 
 
 def _tagged_expr(
-    rest: list[Any], tags: list[tuple[str, str] | None], v: str, depth: int, ns: _Namespace
+    rest: list[Any], tags: list[tuple[str, str] | None], v: str, depth: int, ns: Namespace
 ) -> str:
     t = f"t{depth}"
     tag_field = tags[0][0]  # type: ignore[index]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import enum
 import math
+import typing
 from collections.abc import Callable
 from typing import Any
 
@@ -23,11 +24,15 @@ from ._hints import NONE, describe, plain_str
 
 __all__ = [
     "LENIENT",
+    "MISSING",
     "OUTBOUND",
     "STRICT",
     "Invalid",
+    "Mismatch",
     "as_is",
+    "detailed_only",
     "invalid",
+    "mismatch",
     "first_error",
     "structure_enum_strictly",
     "wrong",
@@ -195,6 +200,24 @@ STRICT: dict[Any, _Hook] = {
 
 
 # ------------------------------------------------------------------ errors
+
+
+class Mismatch(Exception):
+    """The inbound fast path met a value it leaves to the detailed hook."""
+
+
+def mismatch() -> typing.NoReturn:
+    """Give up on the fast path (generated code calls this as ``_mm()``)."""
+    raise Mismatch
+
+
+def detailed_only(_: Any) -> typing.NoReturn:
+    """The fast path of a model it cannot cover (a factory that takes ``self``)."""
+    raise Mismatch
+
+
+MISSING: Any = object()
+"""What generated code reads for a key the dict does not have (``_M``)."""
 
 
 def first_error(exc: BaseException) -> tuple[str, str]:
