@@ -7,6 +7,8 @@ import inspect
 import json
 import math
 import traceback
+import types
+import typing
 from typing import Any
 
 import attrs
@@ -599,6 +601,24 @@ def test_the_prebuilt_structure_functions_are_what_the_generator_writes() -> Non
     from gpt_async._codec import _generate
 
     assert _generate.TARGET.read_text(encoding="utf-8") == _generate.render()
+    assert _generate.HINTS_TARGET.read_text(encoding="utf-8") == _generate.render_hints()
+
+
+def test_prebuilt_annotations_equal_the_evaluated_strings() -> None:
+    """Each prebuilt field annotation is what evaluating the field's annotation string gives."""
+    from gpt_async._codec._prebuilt_hints import HINTS
+
+    assert len(HINTS) > 250
+    for (cls, name), hint in HINTS.items():
+        assert _plain_unset(hint()) == _plain_unset(typing.get_type_hints(cls)[name]), (cls, name)
+
+
+def _plain_unset(hint: Any) -> Any:
+    """A union's members as a set, ``Literal[UNSET]`` read as the sentinel's class."""
+    if typing.get_origin(hint) not in (typing.Union, types.UnionType):
+        return hint
+    unset = typing.Literal[UNSET]
+    return {type(UNSET) if m == unset else m for m in typing.get_args(hint)}
 
 
 def test_the_response_models_come_prebuilt() -> None:

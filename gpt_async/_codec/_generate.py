@@ -1,30 +1,44 @@
-"""Write ``_prebuilt.py``: the response models' structure functions, ahead of time.
+"""Write the codec's ahead-of-time modules: ``_prebuilt.py`` and ``_prebuilt_hints.py``.
 
-Run ``python -m gpt_async._codec._generate`` after changing a response or chunk
-model; ``tests/test_converter.py`` checks that the committed file is exactly what
-this writes. The source of each function is the one the codec generates at run
-time (:func:`._fast.structure_source`), so both paths behave alike; compiled with
-the package, they spare the first response the code generation.
+* ``_prebuilt.py``: the response models' structure functions. Their source is the
+  one the codec generates at run time (:func:`._fast.structure_source`), so both
+  paths behave alike; compiled with the package, they spare the first response
+  the code generation.
+* ``_prebuilt_hints.py``: every wire model field's annotation as compiled code
+  (a lambda per field), so that the first request does not ``eval`` the
+  annotation strings of the fields it sets.
+
+Run ``python -m gpt_async._codec._generate`` after changing a model;
+``tests/test_converter.py`` checks that the committed files are what this writes.
 """
 
 from __future__ import annotations
 
+import ast
+import builtins
 import enum
+import inspect
 import sys
 from pathlib import Path
 from typing import Any
 
-from gpt_async._types import UNSET
+import attrs
+
+from gpt_async._types import UNSET, Unset
+from gpt_async.models import _chunk, _messages, _request, _response, _tools
 from gpt_async.models._chunk import ChatCompletionChunk
 from gpt_async.models._response import ChatCompletion
 
 from ._fast import Namespace, structure_source
 
-__all__ = ["ROOTS", "TARGET", "render"]
+__all__ = ["HINTS_TARGET", "ROOTS", "TARGET", "render", "render_hints"]
 
 ROOTS: tuple[type[Any], ...] = (ChatCompletion, ChatCompletionChunk)
 """The classes the client structures; every model they contain is prebuilt too."""
 TARGET = Path(__file__).with_name("_prebuilt.py")
+HINTS_TARGET = Path(__file__).with_name("_prebuilt_hints.py")
+MODEL_MODULES = (_messages, _tools, _request, _response, _chunk)
+"""The modules whose models' annotations are prebuilt."""
 
 _HEADER = '''"""The response models' structure functions, generated ahead of time: do not edit.
 
@@ -125,6 +139,83 @@ def render() -> str:
     return module.render()
 
 
+_HINTS_HEADER = '''"""Every wire model field's annotation as compiled code: generated, do not edit.
+
+Written by ``python -m gpt_async._codec._generate``; ``_hints.field_type`` calls
+the lambda of a field instead of evaluating its annotation string.
+"""
+
+# mypy: ignore-errors
+# ruff: noqa
+# fmt: off
+'''
+
+
+class _Qualify(ast.NodeTransformer):
+    """Rewrites the names of an annotation as attributes of its module's alias.
+
+    ``Unset`` (``Literal[UNSET]``, for type checkers) becomes the sentinel's class:
+    the codec reads both alike, and ``X | _UnsetType`` is a C-level union, where
+    ``X | Literal[...]`` builds a ``typing.Union`` (~100 us each, on first use).
+    """
+
+    def __init__(self, alias: str, module: Any) -> None:
+        self.alias, self.names = alias, vars(module)
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if self.names.get(node.id) is Unset:
+            return ast.Name("_UnsetType", ast.Load())
+        if node.id in self.names:
+            return ast.Attribute(ast.Name(self.alias, ast.Load()), node.id, ast.Load())
+        return node
+
+
+def _hint_source(cls: type[Any], a: attrs.Attribute[Any], alias: str) -> str | None:
+    """``a``'s annotation as source in terms of ``alias`` (None: names from elsewhere)."""
+    module = sys.modules[cls.__module__]
+    # The class's own annotation text: cattrs resolves ``a.type`` in place once it has
+    # built a detailed hook, so that may be a type object by now.
+    owners = (inspect.get_annotations(c) for c in cls.__mro__)
+    annotation = next((own[a.name] for own in owners if a.name in own), None)
+    if not isinstance(annotation, str):
+        return None
+    tree = ast.parse(annotation, mode="eval")
+    found = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    if not found <= vars(module).keys() | vars(builtins).keys():
+        return None
+    return ast.unparse(_Qualify(alias, module).visit(tree))
+
+
+def render_hints() -> str:
+    """The text of ``_prebuilt_hints.py`` for the current models."""
+    lines = [_HINTS_HEADER, "from gpt_async._types import _UnsetType"]
+    aliases = {m: f"_{m.__name__.rsplit('.', 1)[-1].lstrip('_')}" for m in MODEL_MODULES}
+    for module, alias in aliases.items():
+        name = module.__name__.rsplit(".", 1)[-1]
+        lines.append(f"from {module.__package__} import {name} as {alias}")
+    lines += ["", "HINTS = {"]
+    for module, alias in aliases.items():
+        for cls in _models_of(module):
+            for a in attrs.fields(cls):
+                source = _hint_source(cls, a, alias)
+                if source is not None:
+                    key = f"({alias}.{cls.__qualname__}, {a.name!r})"
+                    lines.append(f"    {key}: lambda: {source},")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _models_of(module: Any) -> list[type[Any]]:
+    """The module's own attrs classes, once each (an alias names a class twice)."""
+    found = {
+        id(v): v
+        for v in vars(module).values()
+        if isinstance(v, type) and attrs.has(v) and v.__module__ == module.__name__
+    }
+    return list(found.values())
+
+
 if __name__ == "__main__":
     TARGET.write_text(render(), encoding="utf-8")
-    sys.stdout.write(f"wrote {TARGET}\n")
+    HINTS_TARGET.write_text(render_hints(), encoding="utf-8")
+    sys.stdout.write(f"wrote {TARGET} and {HINTS_TARGET}\n")

@@ -13,12 +13,15 @@ import sys
 import types
 import typing
 from collections import abc
+from collections.abc import Callable
 from typing import Any, Literal, Union
 
 import attrs
 
 from gpt_async._exceptions import SchemaError
 from gpt_async._types import EXTRA_KEY, UNSET, _UnsetType
+
+from ._prebuilt_hints import HINTS
 
 __all__ = [
     "ARRAYS",
@@ -161,6 +164,9 @@ def field_type(cls: type[Any], name: str) -> Any:
 
 
 def _evaluate(cls: type[Any], name: str) -> Any:
+    prebuilt: Callable[[], Any] | None = HINTS.get((cls, name))
+    if prebuilt is not None:  # a wire model's: compiled ahead of time, no eval
+        return prebuilt()
     annotation: Any = attrs.fields_dict(cls)[name].type
     if not isinstance(annotation, str):
         return annotation
