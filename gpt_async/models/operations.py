@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 import attrs
 
+from gpt_async._types import ResponseFacts
 from gpt_async.models._response import ChatCompletion
 
 __all__ = ["CreateChatCompletionResponse", "RawResponse"]
-
-
-class _ResponseFacts(Protocol):
-    """What :meth:`RawResponse.of` reads of a transport's response (the models know no more)."""
-
-    @property
-    def status_code(self) -> int: ...
-
-    @property
-    def headers(self) -> Mapping[str, str]: ...
-
-    @property
-    def url(self) -> str: ...
 
 
 @attrs.frozen(kw_only=True)
@@ -40,7 +28,7 @@ class RawResponse:
     url: str
 
     @classmethod
-    def of(cls, response: _ResponseFacts) -> RawResponse:
+    def of(cls, response: ResponseFacts) -> RawResponse:
         """The facts of a transport response."""
         return cls(status_code=response.status_code, headers=response.headers, url=response.url)
 
