@@ -251,16 +251,15 @@ def register_adapter(cls: type[Any], adapt: Callable[[Any], Any]) -> None:
     _ADAPTERS[cls] = adapt
 
 
-def _simple_tags(classes: list[type[Any]]) -> frozenset[str]:
+def _simple_tags(tags: dict[type[Any], tuple[str, str] | None]) -> frozenset[str]:
     """Tags whose class takes ``{tag: ..., "content": "text"}`` as complete and valid.
 
     Such a dict (the bulk of any conversation history) is sent as it is.
     """
     simple = set()
-    for cls in classes:
-        tag = tag_of(cls)
+    for cls, tag in tags.items():
         names = attrs.fields_dict(cls)
-        required = {a.name for a in attrs.fields(cls) if a.default is attrs.NOTHING}
+        required = {a.name for a in names.values() if a.default is attrs.NOTHING}
         if tag and "content" in names and required <= {"content"}:
             content = field_type(cls, "content")
             if content is str or str in typing.get_args(content):
@@ -287,7 +286,7 @@ def _class_dispatch(classes: list[type[Any]]) -> _Check:
     tag_field = next((t[0] for t in tags.values() if t), "")
     by_tag = {t[1]: by_type[c] for c, t in tags.items() if t}
     single = by_type[classes[0]] if len(classes) == 1 else None
-    simple = _simple_tags(classes) if tag_field else frozenset()
+    simple = _simple_tags(tags) if tag_field else frozenset()
     names = " or ".join(repr(t[1]) for t in tags.values() if t)
 
     def slow(v: Any) -> Any:
@@ -328,7 +327,10 @@ class _ClassChecker:
         fields = [a for a in attrs.fields(cls) if not a.metadata.get(EXTRA_KEY)]
         self.cls = cls
         self.tag = tag_of(cls)
-        self.by_key = {a.name: _field_check(cls, a.name) for a in fields}
+        # Each field's check is made when a value for it first comes: a request sets a
+        # few of its ~40 fields, and the first request should not pay for the rest.
+        self.by_key: dict[str, _Check] = {}
+        self.names = frozenset(a.name for a in fields)
         self.required = [
             a.name
             for a in fields
@@ -346,7 +348,7 @@ class _ClassChecker:
                 self.cls,
                 self._fields,
                 {a.name: field_type(self.cls, a.name) for a in self._fields},
-                self.by_key,
+                {a.name: self.check_of(a.name) for a in self._fields},
                 self.tag,
             )
         return self._from_instance(v)
@@ -365,13 +367,22 @@ class _ClassChecker:
 
         return check_class
 
+    def check_of(self, name: str) -> _Check:
+        """The check of field ``name``, made on first use."""
+        check = self.by_key.get(name)
+        if check is None:
+            check = self.by_key[name] = _field_check(self.cls, name)
+        return check
+
     def from_mapping(self, v: Mapping[str, Any]) -> dict[str, Any]:
         """A dict in the model's place: known keys checked, others passed through as given."""
-        by_key = self.by_key
+        by_key, names = self.by_key, self.names
         out = {}
         for k, x in v.items():
             if x is not UNSET:
                 check = by_key.get(k)
+                if check is None and k in names:
+                    check = self.check_of(k)
                 out[k] = x if check is None else check(x)
         if not self.required_set.issubset(out):
             missing = next(name for name in self.required if name not in out)
