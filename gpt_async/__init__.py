@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from . import models
 from ._client import AsyncGpt, Hooks
+from ._codec import from_dict, to_dict
 from ._config import Limits, Timeout
-from ._converter import from_dict, to_dict
 from ._exceptions import (
     APIConnectionError,
     APIError,

@@ -21,10 +21,12 @@ from urllib.parse import quote
 import anyio
 import attrs
 
-from . import _converter
+from . import _codec
 from ._config import (
+    ApiKey,
     Limits,
     Timeout,
+    TokenProvider,
     check_header_value,
     check_option,
     check_query,
@@ -42,9 +44,10 @@ from ._exceptions import (
     SDKError,
     status_error,
 )
+from ._hooks import Hooks, run_hooks
 from ._log import logger
 from ._params import CLIENT, CLIENT_DEFAULTS, CREATE, PARSE, POOL_OPTIONS, RUN_TOOLS
-from ._response import APIResponse, AsyncCompletionsWithRawResponse
+from ._response import APIResponse
 from ._retry import RetryBudget, RetryConfig
 from ._streaming import AsyncStream
 from ._transport import USER_AGENT, AiohttpTransport, AsyncTransport, HTTPRequest, HTTPResponse
@@ -67,36 +70,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT", "AsyncChat", "AsyncCompletions", "AsyncGpt", "AsyncModels", "Hooks"]
 
-ApiKey = str | Callable[[], "str | Awaitable[str]"]
-TokenProvider = Callable[[], "str | Awaitable[str]"]
 _ERROR_BODY_LIMIT = 64 * 1024
-
-
-@attrs.define(kw_only=True)
-class Hooks:
-    """Callables run around every HTTP attempt; each may be sync or async.
-
-    Attributes:
-        before_request: ``f(request)``, before each attempt; may change
-            ``request.headers``, ``request.params`` or ``request.url``.
-        after_success: ``f(request, response)`` after a 2xx response's headers arrived.
-        after_error: ``f(request, error)`` after each failed attempt, with the
-            gpt_async exception it raised (retried or not).
-    """
-
-    before_request: list[Callable[[HTTPRequest], Any]] = attrs.field(factory=list)
-    after_success: list[Callable[[HTTPRequest, RawResponse], Any]] = attrs.field(factory=list)
-    after_error: list[Callable[[HTTPRequest, GptAsyncError], Any]] = attrs.field(factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.before_request or self.after_success or self.after_error)
-
-
-async def _run_hooks(hooks: list[Callable[..., Any]], *args: Any) -> None:
-    for hook in hooks:
-        result = hook(*args)
-        if inspect.isawaitable(result):
-            await result
 
 
 class AsyncGpt:
@@ -440,7 +414,7 @@ class AsyncGpt:
             if self._token_provider is not None:  # tokens expire: one per attempt
                 request.headers["Authorization"] = await self._bearer(self._token_provider)
             if self.hooks.before_request:
-                await _run_hooks(self.hooks.before_request, request)
+                await run_hooks(self.hooks.before_request, request)
                 for name, value in request.headers.items():  # a hook's headers, too
                     check_header_value(name, value)
                 content = _encode(request.json)
@@ -449,7 +423,7 @@ class AsyncGpt:
                 return await self._attempt(request, timeout, parse, budget.retries)
             except GptAsyncError as exc:
                 if self.hooks.after_error:
-                    await _run_hooks(self.hooks.after_error, request, exc)
+                    await run_hooks(self.hooks.after_error, request, exc)
                 delay = _retry_delay(budget, exc)
                 if delay is None:
                     raise
@@ -488,7 +462,7 @@ class AsyncGpt:
         if response.status_code >= 300:
             raise await _status_error(response)
         if self.hooks.after_success:
-            await _run_hooks(self.hooks.after_success, request, RawResponse.of(response))
+            await run_hooks(self.hooks.after_success, request, RawResponse.of(response))
         raw: APIResponse[Any] = APIResponse(response, elapsed=elapsed, retries_taken=retries)
         result = await parse(raw)
         return raw.with_parsed(result), result
@@ -516,7 +490,7 @@ _DERIVED_BY: dict[str, Callable[[AsyncGpt, ClientOptions], None]] = {
 
 
 def _encode(body: Any) -> bytes:
-    return b"" if body is None else _converter.dumps(body)
+    return b"" if body is None else _codec.dumps(body)
 
 
 async def _open_stream(response: APIResponse[Any]) -> AsyncStream[ChatCompletionChunk]:
@@ -580,7 +554,7 @@ async def _status_error(response: HTTPResponse) -> SDKError:
 def _error_object(data: bytes) -> dict[str, Any] | None:
     """The ``error`` object of an OpenAI-style error body, if the body is one."""
     try:
-        parsed = _converter.loads(data)
+        parsed = _codec.loads(data)
     except ValueError:
         return None
     if isinstance(parsed, dict):
@@ -601,13 +575,13 @@ async def _parse_json(response: HTTPResponse, cls: type[R]) -> R:
             body=data[:_ERROR_BODY_LIMIT].decode("utf-8", "replace"),
         )
     try:
-        parsed = _converter.loads(data)
+        parsed = _codec.loads(data)
     except ValueError:
         raise APIResponseValidationError(
             "the response body is not valid JSON" if data else "the response body is empty",
             body=data[:_ERROR_BODY_LIMIT].decode("utf-8", "replace"),
         ) from None
-    return _converter.structure(parsed, cls)
+    return _codec.structure(parsed, cls)
 
 
 async def _parse_completion(response: HTTPResponse) -> ChatCompletion:
@@ -686,7 +660,7 @@ class AsyncChat:
             APIConnectionError: The connection failed or timed out.
             APIResponseValidationError: A 2xx body that is not a chat completion.
         """
-        body = _converter.to_wire(request, CreateChatCompletionRequest)
+        body = _codec.to_wire(request, CreateChatCompletionRequest)
         _check_messages(body)
         options = _CallOptions.of(timeout=timeout, retries=retries, headers=headers)
         response, result = await self._client._send(body, options)
@@ -705,6 +679,31 @@ class AsyncChat:
 def _check_messages(body: dict[str, Any]) -> None:
     if not body.get("messages"):
         raise RequestValidationError("messages", "must hold at least one message")
+
+
+class AsyncCompletionsWithRawResponse:
+    """``chat.completions.with_raw_response``: the same calls, returning :class:`APIResponse`."""
+
+    def __init__(self, completions: AsyncCompletions) -> None:
+        self._completions = completions
+
+    @overload
+    async def create(
+        self, *, stream: Literal[False] | None = ..., **params: Unpack[CompletionCreateParams]
+    ) -> APIResponse[ChatCompletion]: ...
+
+    @overload
+    async def create(
+        self, *, stream: Literal[True], **params: Unpack[CompletionCreateParams]
+    ) -> APIResponse[AsyncStream[ChatCompletionChunk]]: ...
+
+    @CREATE.sign
+    async def create(
+        self, *, stream: bool | None = DEFAULT, **params: Unpack[CompletionCreateParams]
+    ) -> APIResponse[Any]:
+        """Like ``chat.completions.create``, returning the :class:`APIResponse`."""
+        raw, _result = await self._completions._create(stream, dict(params))
+        return raw
 
 
 class AsyncCompletions:
@@ -857,7 +856,7 @@ def _split_params(
         )
     if stream is not DEFAULT:
         params["stream"] = stream  # sent as set: False as false, None as null
-    body = _converter.to_wire(params, CreateChatCompletionRequest)
+    body = _codec.to_wire(params, CreateChatCompletionRequest)
     _check_messages(body)
     return body, options
 

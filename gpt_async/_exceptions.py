@@ -28,7 +28,7 @@ Every error the SDK raises derives from :class:`GptAsyncError`::
             └── OutputValidationError   structured output or tool arguments that do not fit
 
 aiohttp, json, orjson and cattrs exceptions are mapped to these in exactly one
-place each (``_transport.py`` and ``_converter.py``) and chained with ``from``.
+place each (``_transport.py`` and ``_codec``) and chained with ``from``.
 """
 
 from __future__ import annotations

@@ -43,7 +43,8 @@ from .models._tools import (
 )
 
 if TYPE_CHECKING:
-    from ._client import ApiKey, Hooks, TokenProvider
+    from ._config import ApiKey, TokenProvider
+    from ._hooks import Hooks
     from ._tools import FunctionTool  # the tool machinery loads on first use
     from ._transport import AsyncTransport
 

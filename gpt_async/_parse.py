@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
 
-from . import _converter
+from . import _codec
+from ._codec._strict import structure_output
 from ._exceptions import (
     ContentFilterFinishReasonError,
     LengthFinishReasonError,
     OutputValidationError,
 )
-from ._schema import json_schema, schema_name, structure_output
+from ._schema import json_schema, schema_name
 from ._tools import assistant_turn
 from .models._messages import ChatCompletionRequestAssistantMessage
 from .models._response import ChatCompletion, ChatCompletionMessage, Choice
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 
     from typing_extensions import Self
 
-    from ._client import AsyncCompletions
+    from ._protocols import CompletionsAPI
     from ._response import APIResponse
     from ._streaming import AsyncStream
     from .models._chunk import ChatCompletionChunk
@@ -126,7 +127,7 @@ def _parse_content(message: ChatCompletionMessage, cls: type[T]) -> T | None:
     if message.refusal is not None or not content:
         return None
     try:
-        data = _converter.loads(content)
+        data = _codec.loads(content)
     except ValueError:
         raise OutputValidationError(
             "the message content is not valid JSON", body=content[:_BODY_LIMIT]
@@ -142,23 +143,25 @@ def _copy_as(cls: type[C], obj: Any, **changes: Any) -> C:
 
 
 def _as_request_message(message: ParsedChatCompletionMessage[Any]) -> Any:
-    return _converter.to_wire(assistant_turn(message), ChatCompletionRequestAssistantMessage)
+    return _codec.to_wire(assistant_turn(message), ChatCompletionRequestAssistantMessage)
 
 
 # A parsed message may be appended to the next request's ``messages``, as a plain one can.
-_converter.register_adapter(ParsedChatCompletionMessage, _as_request_message)
+_codec.register_adapter(ParsedChatCompletionMessage, _as_request_message)
 
 
 async def parse(
-    completions: AsyncCompletions, cls: type[T], params: dict[str, Any]
+    completions: CompletionsAPI, cls: type[T], params: dict[str, Any]
 ) -> ParsedChatCompletion[T]:
     """The call behind ``chat.completions.parse``; see there."""
-    completion = await completions.create(**params, response_format=response_format(cls))
+    completion: ChatCompletion = await completions.create(
+        **params, response_format=response_format(cls)
+    )
     return parse_completion(completion, cls)
 
 
 def parse_stream(
-    completions: AsyncCompletions, cls: type[T], params: dict[str, Any]
+    completions: CompletionsAPI, cls: type[T], params: dict[str, Any]
 ) -> AsyncParseStream[T]:
     """The call behind ``chat.completions.parse_stream``; see there."""
     stream = completions.stream(**params, response_format=response_format(cls))

@@ -1,6 +1,7 @@
 """``APIResponse``: one reply's HTTP facts beside its parsed result (``with_raw_response``).
 
-``client.chat.completions.with_raw_response.create(...)`` returns an
+``client.chat.completions.with_raw_response.create(...)`` (the resource lives beside
+``chat.completions`` in ``_client.py``) returns an
 :class:`APIResponse`: status, headers, request id, timing, retries and the typed
 rate limits, and :meth:`APIResponse.parse` for the
 :class:`~gpt_async.models.components.ChatCompletion` (or, with ``stream=True``,
@@ -14,24 +15,15 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._exceptions import ClientStateError
-from ._params import CREATE
 from ._ratelimit import RateLimitInfo
-from ._types import DEFAULT
 
 if TYPE_CHECKING:
-    from typing_extensions import Unpack
-
-    from ._client import AsyncCompletions
-    from ._params import CompletionCreateParams
-    from ._streaming import AsyncStream
     from ._transport import HTTPResponse
-    from .models._chunk import ChatCompletionChunk
-    from .models._response import ChatCompletion
 
-__all__ = ["APIResponse", "AsyncCompletionsWithRawResponse", "stream_response"]
+__all__ = ["APIResponse", "stream_response"]
 
 R = TypeVar("R")
 _UNPARSED: Any = object()
@@ -142,28 +134,3 @@ def stream_response(response: HTTPResponse, stream: object) -> APIResponse[Any]:
     if not isinstance(response, APIResponse):
         response = APIResponse(response, elapsed=0.0, retries_taken=0)
     return response.with_parsed(stream, weak=True)
-
-
-class AsyncCompletionsWithRawResponse:
-    """``chat.completions.with_raw_response``: the same calls, returning :class:`APIResponse`."""
-
-    def __init__(self, completions: AsyncCompletions) -> None:
-        self._completions = completions
-
-    @overload
-    async def create(
-        self, *, stream: Literal[False] | None = ..., **params: Unpack[CompletionCreateParams]
-    ) -> APIResponse[ChatCompletion]: ...
-
-    @overload
-    async def create(
-        self, *, stream: Literal[True], **params: Unpack[CompletionCreateParams]
-    ) -> APIResponse[AsyncStream[ChatCompletionChunk]]: ...
-
-    @CREATE.sign
-    async def create(
-        self, *, stream: bool | None = DEFAULT, **params: Unpack[CompletionCreateParams]
-    ) -> APIResponse[Any]:
-        """Like ``chat.completions.create``, returning the :class:`APIResponse`."""
-        raw, _result = await self._completions._create(stream, dict(params))
-        return raw

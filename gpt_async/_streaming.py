@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import anyio
 
-from . import _converter
+from . import _codec
 from ._accumulate import fold_chunks
 from ._exceptions import (
     APIResponseValidationError,
@@ -231,7 +231,7 @@ class AsyncStream(Generic[T]):
             if event.event == "error":
                 raise _stream_error(data, self.response)
             try:
-                parsed = _converter.loads(data)
+                parsed = _codec.loads(data)
             except ValueError:
                 raise StreamDecodeError(
                     "a stream event's data is not valid JSON", body=data[:_BODY_LIMIT]
@@ -239,7 +239,7 @@ class AsyncStream(Generic[T]):
             if isinstance(parsed, dict) and "error" in parsed:
                 raise _stream_error(data, self.response)
             try:
-                chunk = _converter.structure(parsed, self._cls)
+                chunk = _codec.structure(parsed, self._cls)
             except APIResponseValidationError as exc:
                 raise StreamDecodeError(
                     exc.message, path=exc.path, body=data[:_BODY_LIMIT]
@@ -308,7 +308,7 @@ class AsyncStream(Generic[T]):
 def _stream_error(data: str, response: APIResponse[Any] | None) -> SDKError:
     """The SDKError for an ``event: error`` or an ``{"error": ...}`` payload in a stream."""
     try:
-        parsed = _converter.loads(data)
+        parsed = _codec.loads(data)
     except ValueError:
         parsed = None
     error = parsed.get("error", parsed) if isinstance(parsed, dict) else None

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 import attrs
 
 from . import _portal
-from ._client import DEFAULT, AsyncCompletions, AsyncGpt
+from ._client import DEFAULT, AsyncCompletions, AsyncCompletionsWithRawResponse, AsyncGpt
 from ._exceptions import RequestValidationError
 from ._keywords import mirror
 from ._params import CLIENT
-from ._response import APIResponse, AsyncCompletionsWithRawResponse
+from ._response import APIResponse
 from ._streaming import AsyncStream
 from .models.operations import CreateChatCompletionResponse
 

@@ -30,6 +30,7 @@ from yarl import URL
 from ._config import Limits, Timeout, redact_headers
 from ._exceptions import APIConnectionError, APIError, APITimeoutError, ClientStateError
 from ._proxies import ProxyRoutes, ProxyURL, proxy_routes
+from ._types import ResponseFacts
 from ._version import __version__
 
 __all__ = [
@@ -71,17 +72,11 @@ class HTTPRequest:
     content: bytes = attrs.field(default=b"", repr=False)
 
 
-class HTTPResponse(Protocol):
-    """A response whose headers have arrived; the body is read once, whole or streamed."""
+class HTTPResponse(ResponseFacts, Protocol):
+    """A response whose headers (``status_code``, ``headers``, ``url``) have arrived.
 
-    @property
-    def status_code(self) -> int: ...
-
-    @property
-    def headers(self) -> Mapping[str, str]: ...
-
-    @property
-    def url(self) -> str: ...
+    The body is read once, whole or streamed.
+    """
 
     async def read(self) -> bytes:
         """Read the whole body and release the connection."""

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from typing import Any, Final, Literal, TypeAlias, TypeVar
+from collections.abc import Mapping
+from typing import Any, Final, Literal, Protocol, TypeAlias, TypeVar
 
 import attrs
 from typing_extensions import dataclass_transform
@@ -12,6 +13,7 @@ __all__ = [
     "DEFAULT",
     "EXTRA_KEY",
     "UNSET",
+    "ResponseFacts",
     "StrEnum",
     "Unset",
     "WireModel",
@@ -123,3 +125,20 @@ T = TypeVar("T")
 def wire_model(cls: type[T]) -> type[T]:
     """Make ``cls`` (a :class:`WireModel`) an attrs class: keyword-only, slotted, mutable."""
     return attrs.define(cls, kw_only=True, repr=False, eq=False)
+
+
+class ResponseFacts(Protocol):
+    """The facts of an HTTP response that the models record (``RawResponse``).
+
+    The transport's ``HTTPResponse`` extends it; the models name only this, so they
+    know no transport.
+    """
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def url(self) -> str: ...

@@ -46,7 +46,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.applications import Starlette
 
-from . import _converter
+from . import _codec
 from ._client import AsyncGpt
 from ._exceptions import (
     APIConnectionError,
@@ -304,7 +304,7 @@ async def _frames(
             "upstream stream failed, sent as %s %s: %s: %s", status, kind, type(exc).__name__, exc
         )
         error = {"error": {"message": message, "type": kind}}
-        yield b"event: error\ndata: " + _converter.dumps(error) + b"\n\n"
+        yield b"event: error\ndata: " + _codec.dumps(error) + b"\n\n"
         return
     finally:
         await stream.aclose()
@@ -312,7 +312,7 @@ async def _frames(
 
 
 def _chunk_frame(chunk: ChatCompletionChunk) -> bytes:
-    return b"data: " + _converter.dumps(_converter.to_dict(chunk)) + b"\n\n"
+    return b"data: " + _codec.dumps(_codec.to_dict(chunk)) + b"\n\n"
 
 
 def _text_frame(chunk: ChatCompletionChunk) -> bytes:
