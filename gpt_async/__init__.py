@@ -34,6 +34,7 @@ from ._exceptions import (
     NotFoundError,
     OutputValidationError,
     PermissionDeniedError,
+    RateLimiterError,
     RateLimitError,
     RequestValidationError,
     SchemaError,
@@ -42,7 +43,7 @@ from ._exceptions import (
     ToolLoopLimitError,
     UnprocessableEntityError,
 )
-from ._ratelimit import RateLimitInfo
+from ._ratelimit import RateLimiter, RateLimitInfo
 from ._retry import RetryConfig
 from ._streaming import AsyncStream
 from ._transport import AiohttpTransport, AsyncTransport, HTTPRequest, HTTPResponse
@@ -128,6 +129,8 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "RateLimitInfo",
+    "RateLimiter",
+    "RateLimiterError",
     "RawResponse",
     "RequestValidationError",
     "RetryConfig",

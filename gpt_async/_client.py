@@ -40,6 +40,7 @@ from ._exceptions import (
     SDKError,
     status_error,
 )
+from ._ratelimit import RateLimiter
 from ._retry import RetryBudget, RetryConfig
 from ._streaming import AsyncStream
 from ._transport import USER_AGENT, AiohttpTransport, AsyncTransport, HTTPRequest, HTTPResponse
@@ -131,6 +132,7 @@ class AsyncGpt:
         ssl_context: TLS settings; verification is on by default.
         api_key_header: ``"authorization"`` sends ``Authorization: Bearer <key>``;
             ``"api-key"`` sends ``api-key: <key>`` (Azure OpenAI).
+        rate_limiter: A :class:`RateLimiter` every attempt reserves from (shareable).
     """
 
     def __init__(
@@ -152,6 +154,7 @@ class AsyncGpt:
         session: aiohttp.ClientSession | None = None,
         ssl_context: ssl.SSLContext | None = None,
         api_key_header: Literal["authorization", "api-key"] = "authorization",
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         key = api_key_auth if api_key_auth is not None else api_key
         if not callable(key):
@@ -162,6 +165,7 @@ class AsyncGpt:
             ("limits", limits, Limits),
             ("default_headers", default_headers, Mapping),
             ("default_query", default_query, Mapping),
+            ("rate_limiter", rate_limiter, RateLimiter),
         ):
             check_option(value, cls, option)
         self._api_key: ApiKey | None = key if callable(key) else resolve_api_key(key)
@@ -173,6 +177,7 @@ class AsyncGpt:
         self.timeout = Timeout() if timeout is DEFAULT else Timeout.coerce(timeout)
         self.retry_config = _retry_config(retry_config, max_retries)
         self.hooks = hooks or Hooks()
+        self.rate_limiter = rate_limiter
         self._headers = self._static_headers(organization, project, default_headers)
         self._query = check_query(default_query, "default_query")
         if transport is None:
@@ -324,15 +329,31 @@ class AsyncGpt:
                 content = _converter.dumps(request.json)
             request.content = content
             try:
-                return await self._attempt(request, timeout, stream)
+                return await self._limited_attempt(request, timeout, stream)
             except GptAsyncError as exc:
                 if self.hooks.after_error:
                     await _run_hooks(self.hooks.after_error, request, exc)
                 delay = _retry_delay(budget, exc)
                 if delay is None:
                     raise
+                if self.rate_limiter is not None and self.rate_limiter._pauses_for(exc):
+                    delay = 0.0  # the limiter's shared, jittered pause waits instead
                 logger.debug("retrying in %.3f s after: %s", delay, exc)
                 await anyio.sleep(delay)
+
+    async def _limited_attempt(
+        self, request: HTTPRequest, timeout: Timeout, stream: bool
+    ) -> tuple[HTTPResponse, ChatCompletion | AsyncStream[ChatCompletionChunk]]:
+        if self.rate_limiter is None:
+            return await self._attempt(request, timeout, stream)
+        reservation = await self.rate_limiter._reserve(request.json)
+        try:
+            response, result = await self._attempt(request, timeout, stream)
+        except BaseException as exc:
+            await reservation.failed(exc)
+            raise
+        await reservation.completed(response, result)
+        return response, result
 
     async def _attempt(
         self, request: HTTPRequest, timeout: Timeout, stream: bool
@@ -361,6 +382,8 @@ class AsyncGpt:
 
 def _retry_delay(budget: RetryBudget, exc: GptAsyncError) -> float | None:
     if isinstance(exc, SDKError):
+        if exc.code == "insufficient_quota":
+            return None  # no wait refills a quota: raise at once (see the README)
         headers = exc.raw_response.headers if exc.raw_response else {}
         return budget.next_delay(exc.status_code, headers)
     if not isinstance(exc, APIConnectionError):

@@ -10,6 +10,7 @@ Every error the SDK raises derives from :class:`GptAsyncError`::
     │   ├── LengthFinishReasonError     ... at the token limit (``finish_reason: length``)
     │   └── ContentFilterFinishReasonError ... at the content filter
     ├── ToolLoopLimitError              ``run_tools`` reached ``max_steps``
+    ├── RateLimiterError                a shared limiter's Redis failed (``on_redis_error="raise"``)
     └── APIError                        anything that went wrong talking to the server
         ├── SDKError                    a non-2xx answer (or an error event in a stream)
         │   ├── BadRequestError         400
@@ -58,6 +59,7 @@ __all__ = [
     "OutputValidationError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RateLimiterError",
     "RequestValidationError",
     "SDKError",
     "SchemaError",
@@ -167,6 +169,10 @@ class UnprocessableEntityError(SDKError):
 
 class RateLimitError(SDKError):
     """429 Too Many Requests: a rate limit or an exhausted quota."""
+
+
+class RateLimiterError(GptAsyncError):
+    """A :class:`~gpt_async.RateLimiter` could not reach its Redis (``on_redis_error="raise"``)."""
 
 
 class InternalServerError(SDKError):

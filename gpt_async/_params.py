@@ -125,4 +125,5 @@ class ClientOptions(TypedDict, total=False):
     transport: Any
     session: aiohttp.ClientSession | None
     ssl_context: ssl.SSLContext | None
+    rate_limiter: Any
     api_key_header: Literal["authorization", "api-key"]

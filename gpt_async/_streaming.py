@@ -13,7 +13,7 @@ response at once, which drops the connection so the server sees the client go.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Generator
+from collections.abc import Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import anyio
@@ -74,6 +74,8 @@ class AsyncStream(Generic[T]):
         self._done = False
         self._closed = False
         self._deadline: float | None = None
+        #: Called once with every chunk when the stream ends or closes (the rate limiter's hook).
+        self._on_end: Callable[[list[T]], Awaitable[None]] | None = None
 
     @classmethod
     def from_response(cls, response: HTTPResponse, chunk_cls: type[T]) -> AsyncStream[T]:
@@ -97,6 +99,7 @@ class AsyncStream(Generic[T]):
             _response, connected = await opener
             self.response = connected.response
             self._deadline = connected._deadline
+            self._on_end = connected._on_end
         return self.response
 
     # ------------------------------------------------------------------ iteration
@@ -130,6 +133,8 @@ class AsyncStream(Generic[T]):
                 if not data:
                     raise IncompleteStreamError("the stream ended without data: [DONE]")
                 chunks = self._decode(self._decoder.feed(data))
+                if self._on_end is not None:
+                    await self._end_if_done()
                 if chunks or self._done:
                     return chunks
         except BaseException:
@@ -189,6 +194,16 @@ class AsyncStream(Generic[T]):
             opener, self._opener = self._opener, None
             if hasattr(opener, "close"):
                 opener.close()
+        await self._ended()
+
+    async def _end_if_done(self) -> None:
+        if self._done:
+            await self._ended()
+
+    async def _ended(self) -> None:
+        on_end, self._on_end = self._on_end, None
+        if on_end is not None:
+            await on_end(self.chunks)
 
     async def __aenter__(self) -> Self:
         try:

@@ -21,12 +21,17 @@ pytest fixtures (``openai_server``, ``openai_server_thread``): add
 ``pytest_plugins = ["gpt_async.testing.pytest_plugin"]`` to your root
 ``conftest.py``.
 
+Rate limits: ``FakeOpenAIServer(rate_limits=RateLimits(requests_per_minute=60,
+tokens_per_minute=10_000, period=1.0))`` enforces both budgets with OpenAI's
+``x-ratelimit-*`` headers and 429s (see `RateLimits`).
+
 Unscripted requests get a deterministic echo of the last user message; see
 `FakeOpenAIServer` for the exact rules (tokens are whitespace-separated words).
 """
 
 from __future__ import annotations
 
+from gpt_async.testing._ratelimit import RateLimitEnforcer, RateLimits
 from gpt_async.testing._script import Fault, RawBytes, Reply, ScriptItem, StreamEvent, StreamReply
 from gpt_async.testing._server import (
     DEFAULT_CREATED,
@@ -42,6 +47,8 @@ __all__ = [
     "DefaultHandler",
     "FakeOpenAIServer",
     "Fault",
+    "RateLimitEnforcer",
+    "RateLimits",
     "RawBytes",
     "RecordedRequest",
     "Reply",

@@ -43,6 +43,7 @@ import attrs
 from aiohttp import web
 from multidict import CIMultiDictProxy
 
+from gpt_async.testing._ratelimit import RateLimitEnforcer, RateLimits
 from gpt_async.testing._script import (
     REQUEST_ID_KEY,
     RawBytes,
@@ -76,6 +77,7 @@ _CHAT_PATHS: Final = (
 )
 _MAX_BODY: Final = 64 * 1024 * 1024
 _INVALID_JSON: Final = object()
+RATE_HEADERS_KEY: Final = web.RequestKey("rate_limit_headers", dict[str, str])
 _UNAUTHORIZED: Final = Reply.error(401, "Incorrect API key provided.", code="invalid_api_key")
 
 
@@ -128,6 +130,7 @@ class FakeOpenAIServer:
         clock: Callable[[], int] | None = None,
         record: bool = True,
         shutdown_timeout: float = 0.5,
+        rate_limits: RateLimits | None = None,
     ) -> None:
         """Configures the server; `start` (or ``async with``) binds it.
 
@@ -142,6 +145,8 @@ class FakeOpenAIServer:
             record: Keep every request in `requests`; turn off for load tests.
             shutdown_timeout: Seconds `close` lets in-flight handlers finish
                 before cancelling them.
+            rate_limits: Requests and tokens per window to enforce, with
+                ``x-ratelimit-*`` headers and 429s (see `RateLimits`).
         """
         self.host = host
         self.requests: list[RecordedRequest] = []
@@ -159,6 +164,8 @@ class FakeOpenAIServer:
         self._disconnects = 0
         self._disconnect_cond = threading.Condition()
         self._disconnect_event: anyio.Event | None = None
+        #: The live budgets when ``rate_limits`` was given (``.accepted``, ``.refused``).
+        self.rate_limiter = RateLimitEnforcer(rate_limits) if rate_limits else None
 
     def __repr__(self) -> str:
         where = self.url if self._port is not None else "not started"
@@ -174,6 +181,7 @@ class FakeOpenAIServer:
         clock: Callable[[], int] | None = None,
         record: bool = True,
         shutdown_timeout: float = 0.5,
+        rate_limits: RateLimits | None = None,
     ) -> ThreadedFakeOpenAIServer:
         """Returns the same server to run on its own loop in a daemon thread.
 
@@ -187,6 +195,7 @@ class FakeOpenAIServer:
             clock=clock,
             record=record,
             shutdown_timeout=shutdown_timeout,
+            rate_limits=rate_limits,
         )
 
     @property
@@ -337,6 +346,10 @@ class FakeOpenAIServer:
         seq, data = await self._receive(request)
         if not self._authorized(request):
             return await self._respond(request, _UNAUTHORIZED, _UNAUTHORIZED)
+        if self.rate_limiter is not None:
+            refused, request[RATE_HEADERS_KEY] = self.rate_limiter.admit(data)
+            if refused is not None:
+                return await self._respond(request, refused, refused)
         deployment = request.match_info.get("deployment")
         if deployment is not None and "api-version" not in request.query:
             missing = Reply.error(404, "Resource not found: api-version is required.", code="404")
@@ -432,6 +445,8 @@ class FakeOpenAIServer:
         if REQUEST_ID_KEY not in request:
             request[REQUEST_ID_KEY] = f"req_{next(self._seq)}"
         response.headers.setdefault("x-request-id", request[REQUEST_ID_KEY])
+        for name, value in request.get(RATE_HEADERS_KEY, {}).items():
+            response.headers.setdefault(name, value)
 
 
 class ThreadedFakeOpenAIServer:
@@ -456,6 +471,7 @@ class ThreadedFakeOpenAIServer:
         clock: Callable[[], int] | None = None,
         record: bool = True,
         shutdown_timeout: float = 0.5,
+        rate_limits: RateLimits | None = None,
     ) -> None:
         """Configures the server; `start` (or ``with``) runs it.
 
@@ -466,6 +482,7 @@ class ThreadedFakeOpenAIServer:
             clock: See `FakeOpenAIServer`.
             record: See `FakeOpenAIServer`.
             shutdown_timeout: See `FakeOpenAIServer`.
+            rate_limits: See `FakeOpenAIServer`.
         """
         self._server = FakeOpenAIServer(
             host=host,
@@ -474,6 +491,7 @@ class ThreadedFakeOpenAIServer:
             clock=clock,
             record=record,
             shutdown_timeout=shutdown_timeout,
+            rate_limits=rate_limits,
         )
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -518,6 +536,11 @@ class ThreadedFakeOpenAIServer:
     def active_connections(self) -> int:
         """How many TCP connections are open now."""
         return self._server.active_connections
+
+    @property
+    def rate_limiter(self) -> RateLimitEnforcer | None:
+        """The live budgets; see `FakeOpenAIServer.rate_limiter`."""
+        return self._server.rate_limiter
 
     def enqueue(self, *items: ScriptItem) -> None:
         """Queues replies for the next requests; see `FakeOpenAIServer.enqueue`."""
