@@ -363,10 +363,17 @@ def _redis_from_url(url: str) -> Any:
     except ImportError:
         msg = "RateLimiter(redis=...) needs the redis package: pip install 'gpt_async[redis]'"
         raise ImportError(msg) from None
-    # Fail fast rather than retry: the limiter has its own fallback.
-    return redis.asyncio.Redis.from_url(
-        url, socket_timeout=1.0, socket_connect_timeout=1.0, retry=Retry(NoBackoff(), 0)
+    # Fail fast rather than retry: the limiter has its own fallback. Many callers at
+    # once queue for a few connections instead of failing with "Too many connections".
+    pool = redis.asyncio.BlockingConnectionPool.from_url(
+        url,
+        max_connections=16,
+        timeout=None,  # the limiter's own redis_timeout bounds every call
+        socket_timeout=1.0,
+        socket_connect_timeout=1.0,
+        retry=Retry(NoBackoff(), 0),
     )
+    return redis.asyncio.Redis.from_pool(pool)
 
 
 class _Shared:
@@ -380,8 +387,21 @@ class _Shared:
         self.errors: tuple[type[BaseException], ...] = (redis.exceptions.RedisError, OSError)
         self._reserve = client.register_script(_RESERVE)
         self._settle = client.register_script(_SETTLE)
+        self._loaded = False
+        self._loading = anyio.Lock()
+
+    async def _load(self) -> None:
+        # Once, up front: otherwise every caller of a first burst meets NOSCRIPT and
+        # loads the scripts itself (two more round trips each).
+        async with self._loading:
+            if not self._loaded:
+                await self.client.script_load(_RESERVE)
+                await self.client.script_load(_SETTLE)
+                self._loaded = True
 
     async def reserve(self, args: Sequence[Any]) -> tuple[bool, float, float]:
+        if not self._loaded:
+            await self._load()
         granted, wait, pause = await self._reserve(keys=self.keys, args=args)
         return bool(int(granted)), float(wait), float(pause)
 
