@@ -23,9 +23,10 @@ TEST_DEPS = [
     "fastapi>=0.110",
     "uvicorn>=0.29",
     "selenium>=4.11",
+    "redis>=5.0.1",
 ]
 LINT_DEPS = ["ruff>=0.6"]
-TYPE_DEPS = ["mypy>=1.11", "pytest>=8", "hypothesis>=6.100", "fastapi>=0.110"]
+TYPE_DEPS = ["mypy>=1.11", "pytest>=8", "hypothesis>=6.100", "fastapi>=0.110", "redis>=5.0.1"]
 
 
 @nox.session

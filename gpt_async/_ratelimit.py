@@ -219,29 +219,37 @@ class _Budget:
             self.level, self.at = self.cap, now
         self.level = min(self.level, self.cap)
 
-    def _refill(self, now: float) -> None:
+    def _refill(self, now: float, room: float = 0.0) -> None:
+        # Conditionals, not min(): this runs on every request. A level over the cap
+        # (tokens given back) is kept, not cut down.
         if now > self.at:
-            self.level = min(self.cap, self.level + self.rate * (now - self.at))
+            cap = self.cap + room
+            if self.level < cap:
+                level = self.level + self.rate * (now - self.at)
+                self.level = level if level < cap else cap
             self.at = now
 
     def shortfall(self, cost: float, now: float) -> float:
         """Seconds until ``cost`` fits (a cost over the cap: until the bucket is full)."""
         if not self.rate:
             return 0.0
-        self._refill(now)
-        return self.at - now + max(0.0, min(cost, self.cap) - self.level) / self.rate
+        cost = cost if cost < self.cap else self.cap
+        # The cap holds after the charge: a waiter woken late loses none of the refill.
+        self._refill(now, room=cost)
+        missing = cost - self.level
+        return self.at - now + (missing / self.rate if missing > 0 else 0.0)
 
-    def charge(self, cost: float, now: float) -> None:
-        if self.rate:
-            self._refill(now)
-            self.level -= cost
+    def charge(self, cost: float) -> None:
+        """Take ``cost``, right after :meth:`shortfall` refilled the bucket."""
+        self.level -= cost
 
     def settle(self, refund: float, seen: int | None, pause: float, now: float) -> None:
         """Give ``refund`` back, follow the server's ``seen`` remaining, start a pause."""
         if not self.rate:
             return
         self._refill(now)
-        self.level = min(self.cap, self.level + refund)
+        # Not capped: what was over-reserved was never spent at the server either.
+        self.level += refund
         if seen is not None:
             self.level = min(self.level, seen)
         if pause > 0:  # nothing saved up during the pause: afterwards, callers go at the rate
@@ -265,9 +273,9 @@ class _Local:
             self.tokens.shortfall(tokens, now),
         )
 
-    def charge(self, tokens: int, now: float) -> None:
-        self.requests.charge(1, now)
-        self.tokens.charge(tokens, now)
+    def charge(self, tokens: int) -> None:
+        self.requests.charge(1)
+        self.tokens.charge(tokens)
 
     def settle(self, refund: tuple[int, int], seen: RateLimitInfo | None, pause: float) -> None:
         now = time.monotonic()
@@ -291,7 +299,10 @@ local s = redis.call('HMGET', KEYS[1], 'rl', 'ra', 'tl', 'ta', 'p')
 local function refill(li, rate, cap)
   local level, at = tonumber(s[li]), tonumber(s[li + 1])
   if level == nil or at == nil then return cap, now end
-  if now > at then level = math.min(cap, level + rate * (now - at)); at = now end
+  if now > at then
+    if level < cap then level = math.min(cap, level + rate * (now - at)) end
+    at = now
+  end
   return level, at
 end
 """
@@ -339,7 +350,7 @@ local pause = tonumber(ARGV[9])
 local function settle(li, rate, cap, refund, seen, lname, aname)
   if rate <= 0 then return end
   local level, at = refill(li, rate, cap)
-  level = math.min(cap, level + refund)
+  level = level + refund
   if seen >= 0 then level = math.min(level, seen) end
   if pause > 0 then at = math.max(at, now + pause); level = math.min(level, 0) end
   redis.call('HSET', KEYS[1], lname, tostring(level), aname, tostring(at))
@@ -576,13 +587,16 @@ class RateLimiter:
         return args
 
     def _observe(self, headers: Mapping[str, str]) -> RateLimitInfo | None:
-        """Read the limit headers; learn the limits that were not configured."""
-        if (
-            headers.get("x-ratelimit-remaining-requests") is None
-            and headers.get("x-ratelimit-remaining-tokens") is None
-        ):
+        """Read the remaining counts; learn the limits that were not configured."""
+        requests = _count(headers.get("x-ratelimit-remaining-requests"))
+        tokens = _count(headers.get("x-ratelimit-remaining-tokens"))
+        if requests is None and tokens is None:
             return None
-        info = RateLimitInfo.from_headers(headers)
+        if None in self._configured:  # something to learn: read every header
+            self._learn(RateLimitInfo.from_headers(headers))
+        return RateLimitInfo(remaining_requests=requests, remaining_tokens=tokens)
+
+    def _learn(self, info: RateLimitInfo) -> None:
         learned = (
             self._configured[0] or info.limit_requests or self.requests_per_minute,
             self._configured[1] or info.limit_tokens or self.tokens_per_minute,
@@ -590,7 +604,6 @@ class RateLimiter:
         if learned != (self.requests_per_minute, self.tokens_per_minute):
             self.requests_per_minute, self.tokens_per_minute = learned
             self._apply_limits()
-        return info
 
     # ------------------------------------------------------------ reserve
 
@@ -610,7 +623,10 @@ class RateLimiter:
 
     async def _reserve_local(self, tokens: int) -> _Reservation:
         if self._slots is not None:
-            await self._slots.acquire()
+            try:
+                self._slots.acquire_nowait()  # no trip through the event loop when free
+            except anyio.WouldBlock:
+                await self._slots.acquire()
         try:
             pause = await self._admit(tokens)
         except BaseException:
@@ -618,7 +634,8 @@ class RateLimiter:
                 self._slots.release()
             raise
         ticket = self._issue(_Reservation(self, tokens, slot=self._slots is not None))
-        await ticket.wait(0.0, pause)
+        if pause > 0:
+            await ticket.wait(0.0, pause)
         return ticket
 
     async def _admit(self, tokens: int) -> float:
@@ -629,13 +646,17 @@ class RateLimiter:
         tokens back: an over-estimate returned early lets the queue move early.
         """
         local, paused = self._local, 0.0
+        now = time.monotonic()
+        if not self._turn.locked() and local.shortfall(tokens, now) <= 0:
+            local.charge(tokens)  # nobody queues and it fits: no trip through the loop
+            return paused
         async with self._turn:
             while (wait := local.shortfall(tokens, time.monotonic())) > 0:
                 paused = max(paused, local.paused_until - time.monotonic())
                 self._given_back = given_back = anyio.Event()
                 with anyio.move_on_after(wait):
                     await given_back.wait()
-            local.charge(tokens, time.monotonic())
+            local.charge(tokens)
         return paused
 
     async def _reserve_shared(self, tokens: int) -> _Reservation:
@@ -714,24 +735,26 @@ class RateLimiter:
 
     # ------------------------------------------------------------ settle
 
-    async def _settle(
+    def _settle_local(
         self,
         ticket: _Reservation,
-        used: int,
+        refund: tuple[int, int],
         info: RateLimitInfo | None,
         pause: float,
-        requests_back: int,
     ) -> None:
-        self.in_flight -= 1
-        self.in_flight_tokens -= ticket.tokens
-        refund = (requests_back, ticket.tokens - used)
-        if not ticket.shared:
-            self._local.settle(refund, info, pause)
-            if self._given_back is not None:
-                self._given_back.set()
-            if ticket.slot and self._slots is not None:
-                self._slots.release()
-            return
+        self._local.settle(refund, info, pause)
+        if self._given_back is not None:
+            self._given_back.set()
+        if ticket.slot and self._slots is not None:
+            self._slots.release()
+
+    async def _settle_shared(
+        self,
+        ticket: _Reservation,
+        refund: tuple[int, int],
+        info: RateLimitInfo | None,
+        pause: float,
+    ) -> None:
         if self._outage or self._shared is None:
             self._local.settle(refund, info, pause)  # the lease, if any, expires in Redis
             return
@@ -804,10 +827,17 @@ class _Reservation:
             return
         headers = exc.raw_response.headers if exc.raw_response else {}
         self.info = self.limiter._observe(headers)
-        await self._finish(0, pause=_pause_for(exc, self.info))
+        await self._finish(0, pause=_pause_for(exc, RateLimitInfo.from_headers(headers)))
 
     async def _finish(self, used: int, pause: float = 0.0, requests_back: int = 0) -> None:
         if self.settled:
             return
         self.settled = True
-        await self.limiter._settle(self, used, self.info, pause, requests_back)
+        limiter = self.limiter
+        limiter.in_flight -= 1
+        limiter.in_flight_tokens -= self.tokens
+        refund = (requests_back, self.tokens - used)
+        if self.shared:
+            await limiter._settle_shared(self, refund, self.info, pause)
+        else:
+            limiter._settle_local(self, refund, self.info, pause)
