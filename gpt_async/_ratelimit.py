@@ -434,6 +434,23 @@ def _check_limit(name: str, value: object, *, integer: bool = False) -> None:
         raise ValueError(f"RateLimiter.{name} must be a finite number > 0, got {value!r}")
 
 
+def _check_options(*, numbers: dict[str, object], counts: dict[str, object]) -> None:
+    for name, value in numbers.items():
+        _check_limit(name, value)
+    for name, count in counts.items():
+        _check_limit(name, count, integer=True)
+
+
+def _check_choices(burst: float, on_redis_error: str, key: object) -> None:
+    if burst > 1:
+        raise ValueError(f"RateLimiter.burst must be at most 1, got {burst!r}")
+    if on_redis_error not in ("fallback", "raise"):
+        msg = f"RateLimiter.on_redis_error must be 'fallback' or 'raise': {on_redis_error!r}"
+        raise ValueError(msg)
+    if not isinstance(key, str) or not key:
+        raise TypeError(f"RateLimiter.key must be a non-empty string, got {key!r}")
+
+
 def _pause_for(exc: SDKError, info: RateLimitInfo | None) -> float:
     """How long a 429 asks every caller to wait (0: not a rate limit, or no hint)."""
     if exc.status_code != 429 or exc.code == "insufficient_quota":
@@ -498,28 +515,22 @@ class RateLimiter:
         lease: float = 300.0,
         redis_timeout: float = 2.0,
     ) -> None:
-        for name, value in (
-            ("requests_per_minute", requests_per_minute),
-            ("tokens_per_minute", tokens_per_minute),
-            ("period", period),
-            ("burst", burst),
-            ("lease", lease),
-            ("redis_timeout", redis_timeout),
-        ):
-            _check_limit(name, value)
-        for name, count in (
-            ("max_concurrency", max_concurrency),
-            ("default_completion_tokens", default_completion_tokens),
-            ("processes", processes),
-        ):
-            _check_limit(name, count, integer=True)
-        if burst > 1:
-            raise ValueError(f"RateLimiter.burst must be at most 1, got {burst!r}")
-        if on_redis_error not in ("fallback", "raise"):
-            msg = f"RateLimiter.on_redis_error must be 'fallback' or 'raise': {on_redis_error!r}"
-            raise ValueError(msg)
-        if not isinstance(key, str) or not key:  # type: ignore[redundant-expr]  # untyped callers
-            raise TypeError(f"RateLimiter.key must be a non-empty string, got {key!r}")
+        _check_options(
+            numbers={
+                "requests_per_minute": requests_per_minute,
+                "tokens_per_minute": tokens_per_minute,
+                "period": period,
+                "burst": burst,
+                "lease": lease,
+                "redis_timeout": redis_timeout,
+            },
+            counts={
+                "max_concurrency": max_concurrency,
+                "default_completion_tokens": default_completion_tokens,
+                "processes": processes,
+            },
+        )
+        _check_choices(burst, on_redis_error, key)
         self._configured = (requests_per_minute, tokens_per_minute)
         self.requests_per_minute = requests_per_minute
         self.tokens_per_minute = tokens_per_minute
@@ -530,13 +541,16 @@ class RateLimiter:
         self._raise = on_redis_error == "raise"
         self._lease, self._timeout = lease, redis_timeout
         self._redis_option = redis
+        self._start_state()
+
+    def _start_state(self) -> None:
         self._shared: _Shared | None = None
         self._outage = False
         self._retry_at = 0.0
         self._local = _Local()
         self._slots = None
-        if max_concurrency:  # while Redis is away, this process's share of the slots
-            self._slots = anyio.Semaphore(max(1, max_concurrency // self._share))
+        if self.max_concurrency:  # while Redis is away, this process's share of the slots
+            self._slots = anyio.Semaphore(max(1, self.max_concurrency // self._share))
         #: Reservations (and their estimated tokens) this process holds, not yet settled.
         self.in_flight = 0
         self.in_flight_tokens = 0
@@ -735,26 +749,17 @@ class RateLimiter:
 
     # ------------------------------------------------------------ settle
 
-    def _settle_local(
-        self,
-        ticket: _Reservation,
-        refund: tuple[int, int],
-        info: RateLimitInfo | None,
-        pause: float,
-    ) -> None:
-        self._local.settle(refund, info, pause)
+    def _settle_local(self, ticket: _Reservation, refund: tuple[int, int], pause: float) -> None:
+        self._local.settle(refund, ticket.info, pause)
         if self._given_back is not None:
             self._given_back.set()
         if ticket.slot and self._slots is not None:
             self._slots.release()
 
     async def _settle_shared(
-        self,
-        ticket: _Reservation,
-        refund: tuple[int, int],
-        info: RateLimitInfo | None,
-        pause: float,
+        self, ticket: _Reservation, refund: tuple[int, int], pause: float
     ) -> None:
+        info = ticket.info
         if self._outage or self._shared is None:
             self._local.settle(refund, info, pause)  # the lease, if any, expires in Redis
             return
@@ -838,6 +843,6 @@ class _Reservation:
         limiter.in_flight_tokens -= self.tokens
         refund = (requests_back, self.tokens - used)
         if self.shared:
-            await limiter._settle_shared(self, refund, self.info, pause)
+            await limiter._settle_shared(self, refund, pause)
         else:
-            limiter._settle_local(self, refund, self.info, pause)
+            limiter._settle_local(self, refund, pause)
