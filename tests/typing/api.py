@@ -63,3 +63,16 @@ def sync_api() -> None:
         print(status, request_id)
     config = gpt_async.RetryConfig(max_retries=3, backoff_scale=0)
     print(config, gpt_async.to_dict(completion))
+
+
+async def rate_limited_api() -> None:
+    limiter = gpt_async.RateLimiter(
+        requests_per_minute=500, tokens_per_minute=200_000, redis="redis://127.0.0.1:6379/0"
+    )
+    async with AsyncGpt(rate_limiter=limiter) as client:
+        await client.chat.completions.create(model="m", messages=[])
+    with Gpt(rate_limiter=limiter) as sync_client:
+        sync_client.chat.completions.create(model="m", messages=[])
+    assert_type(limiter.estimate({"messages": []}), int)
+    assert_type(limiter.shared, bool)
+    await limiter.aclose()
