@@ -35,7 +35,7 @@ import random
 import re
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import anyio
@@ -821,9 +821,20 @@ class _Reservation:
         usage = getattr(result, "usage", None)
         await self._finish(usage.total_tokens if usage is not None else self.tokens)
 
-    async def _stream_ended(self, chunks: Sequence[Any]) -> None:
+    def _stream_ended(self, chunks: Sequence[Any]) -> Coroutine[Any, Any, None] | None:
+        """Settle a stream that ended or closed: at once in-process; Redis needs an await.
+
+        A caller that cannot await (a synchronous close) closes what it gets back:
+        the Redis lease then expires and the over-reservation is not given back.
+        """
         usage = next((c.usage for c in reversed(chunks) if c.usage is not None), None)
-        await self._finish(usage.total_tokens if usage is not None else self.tokens)
+        used = usage.total_tokens if usage is not None else self.tokens
+        if self.shared:
+            return self._finish(used)
+        refund = self._close_books(used, 0)
+        if refund is not None:
+            self.limiter._settle_local(self, refund, 0.0)
+        return None
 
     async def failed(self, exc: BaseException) -> None:
         """The attempt failed: an error answer bills no tokens; a 429 may pause everyone."""
@@ -834,15 +845,20 @@ class _Reservation:
         self.info = self.limiter._observe(headers)
         await self._finish(0, pause=_pause_for(exc, RateLimitInfo.from_headers(headers)))
 
-    async def _finish(self, used: int, pause: float = 0.0, requests_back: int = 0) -> None:
+    def _close_books(self, used: int, requests_back: int) -> tuple[int, int] | None:
+        """Mark the reservation settled; the refund, or None when it already was."""
         if self.settled:
-            return
+            return None
         self.settled = True
-        limiter = self.limiter
-        limiter.in_flight -= 1
-        limiter.in_flight_tokens -= self.tokens
-        refund = (requests_back, self.tokens - used)
+        self.limiter.in_flight -= 1
+        self.limiter.in_flight_tokens -= self.tokens
+        return requests_back, self.tokens - used
+
+    async def _finish(self, used: int, pause: float = 0.0, requests_back: int = 0) -> None:
+        refund = self._close_books(used, requests_back)
+        if refund is None:
+            return
         if self.shared:
-            await limiter._settle_shared(self, refund, pause)
+            await self.limiter._settle_shared(self, refund, pause)
         else:
-            limiter._settle_local(self, refund, pause)
+            self.limiter._settle_local(self, refund, pause)

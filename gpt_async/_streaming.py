@@ -13,7 +13,7 @@ response at once, which drops the connection so the server sees the client go.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import anyio
@@ -74,8 +74,9 @@ class AsyncStream(Generic[T]):
         self._done = False
         self._closed = False
         self._deadline: float | None = None
-        #: Called once with every chunk when the stream ends or closes (the rate limiter's hook).
-        self._on_end: Callable[[list[T]], Awaitable[None]] | None = None
+        #: Called once with every chunk when the stream ends or closes (the rate
+        #: limiter's hook); what it returns, if anything, is awaited.
+        self._on_end: Callable[[list[T]], Coroutine[Any, Any, None] | None] | None = None
 
     @classmethod
     def from_response(cls, response: HTTPResponse, chunk_cls: type[T]) -> AsyncStream[T]:
@@ -200,10 +201,15 @@ class AsyncStream(Generic[T]):
         if self._done:
             await self._ended()
 
-    async def _ended(self) -> None:
+    def _end_now(self) -> Coroutine[Any, Any, None] | None:
+        """Run the end hook once, from a sync or async path; returns what to await."""
         on_end, self._on_end = self._on_end, None
-        if on_end is not None:
-            await on_end(self.chunks)
+        return on_end(self.chunks) if on_end is not None else None
+
+    async def _ended(self) -> None:
+        pending = self._end_now()
+        if pending is not None:
+            await pending
 
     async def __aenter__(self) -> Self:
         try:

@@ -235,6 +235,20 @@ async def test_each_request_costs_two_redis_round_trips(
     assert {name.removeprefix("cmdstat_") for name in calls} <= inside
 
 
+async def test_a_stream_settles_in_redis_when_it_ends(redis_server: RedisServer) -> None:
+    """A shared reservation for a stream is held until the stream ends, then settled."""
+    limiter = gpt.RateLimiter(tokens_per_minute=100_000, redis=redis_server.url, key="stream")
+    async with FakeOpenAIServer() as server, _client(server, limiter) as client:
+        stream = await client.chat.completions.create(
+            model="m", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
+        )
+        assert limiter.in_flight == 1
+        chunks = [chunk async for chunk in stream]
+    await limiter.aclose()
+    assert chunks[-1].usage is not None
+    assert (limiter.in_flight, limiter.in_flight_tokens) == (0, 0)
+
+
 async def test_a_user_client_is_used_and_left_open(
     redis_server: RedisServer, redis_client: Any
 ) -> None:
