@@ -44,6 +44,7 @@ from ._exceptions import (
     UnprocessableEntityError,
 )
 from ._ratelimit import RateLimiter, RateLimitInfo
+from ._response import APIResponse
 from ._retry import RetryConfig
 from ._streaming import AsyncStream
 from ._transport import AiohttpTransport, AsyncTransport, HTTPRequest, HTTPResponse
@@ -97,6 +98,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "APIConnectionError",
     "APIError",
+    "APIResponse",
     "APIResponseValidationError",
     "APITimeoutError",
     "AiohttpTransport",

@@ -44,7 +44,6 @@ import attrs
 from . import _converter
 from ._exceptions import RateLimiterError, SDKError
 from ._retry import parse_retry_after
-from ._streaming import AsyncStream
 
 if TYPE_CHECKING:
     from ._transport import HTTPResponse
@@ -814,6 +813,8 @@ class _Reservation:
 
     async def completed(self, response: HTTPResponse, result: Any) -> None:
         """The server answered 2xx: settle to its usage (a stream, when it ends)."""
+        from ._streaming import AsyncStream  # noqa: PLC0415 - _streaming imports this module
+
         self.info = self.limiter._observe(response.headers)
         if isinstance(result, AsyncStream):
             result._on_end = self._stream_ended
@@ -824,16 +825,18 @@ class _Reservation:
     def _stream_ended(self, chunks: Sequence[Any]) -> Coroutine[Any, Any, None] | None:
         """Settle a stream that ended or closed: at once in-process; Redis needs an await.
 
-        A caller that cannot await (a synchronous close) closes what it gets back:
-        the Redis lease then expires and the over-reservation is not given back.
+        The books close at once either way. A caller that cannot await (a
+        synchronous close, the stream's finalizer) closes what it gets back: the
+        Redis lease then expires and the over-reservation is not given back.
         """
         usage = next((c.usage for c in reversed(chunks) if c.usage is not None), None)
         used = usage.total_tokens if usage is not None else self.tokens
-        if self.shared:
-            return self._finish(used)
         refund = self._close_books(used, 0)
-        if refund is not None:
-            self.limiter._settle_local(self, refund, 0.0)
+        if refund is None:
+            return None
+        if self.shared:
+            return self.limiter._settle_shared(self, refund, 0.0)
+        self.limiter._settle_local(self, refund, 0.0)
         return None
 
     async def failed(self, exc: BaseException) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import time
 from collections.abc import Callable
@@ -11,7 +12,7 @@ import anyio
 import pytest
 
 import gpt_async as gpt
-from gpt_async.testing import FakeOpenAIServer, RateLimits, Reply
+from gpt_async.testing import FakeOpenAIServer, RateLimits, Reply, StreamReply
 
 pytestmark = pytest.mark.anyio
 
@@ -249,6 +250,72 @@ async def test_a_cancelled_waiter_and_a_failed_call_give_their_slots_back() -> N
             await _call(client)
         with anyio.fail_after(5):
             await _call(client)  # the slot came back each time
+    assert limiter.in_flight == 0
+
+
+#: A stream long enough to be abandoned in the middle: 40 events 50 ms apart.
+LONG_STREAM = StreamReply.of_content(["word "] * 40, delay_between=0.05)
+
+
+async def _open_created(client: gpt.AsyncGpt) -> Any:
+    return await client.chat.completions.create(model="m", messages=MESSAGES, stream=True)
+
+
+async def _open_deferred(client: gpt.AsyncGpt) -> Any:
+    return await client.chat.completions.stream(model="m", messages=MESSAGES)
+
+
+async def _drop(stream: Any) -> None:
+    await anext(stream)  # read from, but neither read to its end nor closed
+
+
+async def _leave_loop_early(stream: Any) -> None:
+    async for _chunk in stream:
+        break
+
+
+@pytest.mark.parametrize("leave", [_drop, _leave_loop_early])
+@pytest.mark.parametrize("open_stream", [_open_created, _open_deferred])
+async def test_an_abandoned_stream_gives_its_concurrency_slot_back(
+    open_stream: Callable[[gpt.AsyncGpt], Any], leave: Callable[[Any], Any]
+) -> None:
+    """A stream dropped unread, or a loop over it left early, releases its max_concurrency slot."""
+    limiter = gpt.RateLimiter(max_concurrency=1, tokens_per_minute=100_000)
+    async with FakeOpenAIServer() as server, _client(server, limiter) as client:
+        server.enqueue(LONG_STREAM)
+        stream = await open_stream(client)
+        await anext(stream)
+        assert limiter.in_flight == 1
+        await leave(stream)
+        del stream
+        gc.collect()  # a dropped stream's finalizer runs here
+        await _until(lambda: limiter.in_flight == 0)
+        assert limiter.in_flight_tokens == 0
+        with anyio.fail_after(5):
+            await _call(client)  # the only slot is free again
+    assert limiter.in_flight == 0
+
+
+def test_a_sync_stream_dropped_on_another_thread_gives_its_slot_back() -> None:
+    """A Gpt stream collected on the caller's thread releases its slot on the portal's loop."""
+    limiter = gpt.RateLimiter(max_concurrency=1)
+    with (
+        FakeOpenAIServer.in_thread() as server,
+        gpt.Gpt(api_key="sk-test", server_url=server.url, rate_limiter=limiter) as client,
+    ):
+        server.enqueue(LONG_STREAM)
+        stream = client.chat.completions.create(model="m", messages=MESSAGES, stream=True)
+        next(stream)
+        assert limiter.in_flight == 1
+        del stream
+        gc.collect()  # on this thread, not the portal's: the release is scheduled there
+        for _ in range(500):
+            if limiter.in_flight == 0:
+                break
+            time.sleep(0.01)
+        assert limiter.in_flight == 0
+        reply = client.chat.completions.create(model="m", messages=MESSAGES, max_tokens=2)
+    assert reply.choices[0].message.content == "one two"
     assert limiter.in_flight == 0
 
 

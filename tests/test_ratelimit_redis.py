@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -20,7 +21,7 @@ from anyio.abc import Process
 from anyio.streams.buffered import BufferedByteReceiveStream
 
 import gpt_async as gpt
-from gpt_async.testing import FakeOpenAIServer, RateLimits, Reply
+from gpt_async.testing import FakeOpenAIServer, RateLimits, Reply, StreamReply
 
 if os.environ.get("CI") == "true":
     import redis.asyncio as redis_asyncio  # the [redis] extra must be installed in CI
@@ -375,3 +376,23 @@ async def test_a_killed_process_s_concurrency_leases_expire(
                 await _call(client)
         await limiter.aclose()
     assert set(await redis_client.zrange(LEASES, 0, -1)) <= held  # ours was given back
+
+
+async def test_an_abandoned_shared_stream_closes_its_books_and_its_lease_expires(
+    redis_server: RedisServer, redis_client: Any
+) -> None:
+    """A stream dropped unread settles this process at once; its Redis lease then expires."""
+    long_stream = StreamReply.of_content(["word "] * 40, delay_between=0.05)
+    limiter = gpt.RateLimiter(max_concurrency=1, lease=1.0, redis=redis_server.url, key="drop")
+    async with FakeOpenAIServer() as server, _client(server, limiter) as client:
+        server.enqueue(long_stream)
+        stream = await client.chat.completions.create(model="m", messages=MESSAGES, stream=True)
+        await anext(stream)
+        del stream
+        gc.collect()  # the finalizer cannot await Redis: the books close, the lease stays
+        assert limiter.in_flight == 0
+        assert await redis_client.zcard("gpt_async:ratelimit:drop:leases") == 1
+        with anyio.fail_after(30):
+            await _call(client)  # once the lease expired
+    await limiter.aclose()
+    assert await redis_client.zcard("gpt_async:ratelimit:drop:leases") == 0

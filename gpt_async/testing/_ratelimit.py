@@ -15,13 +15,20 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
+from aiohttp import web
 
 from gpt_async.testing._script import Reply
 
-__all__ = ["RateLimits", "request_cost"]
+if TYPE_CHECKING:
+    from gpt_async.testing._core import ServerCore
+
+__all__ = ["RateLimitEnforcer", "RateLimits", "add_rate_limit_headers", "admit", "request_cost"]
+
+#: The ``x-ratelimit-*`` headers a request was admitted (or refused) with.
+_HEADERS_KEY: Final = web.RequestKey("rate_limit_headers", dict[str, str])
 
 
 def _positive(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -141,3 +148,25 @@ def _too_many(name: str, wait: float, headers: dict[str, str]) -> Reply:
         code="rate_limit_exceeded",
         headers={**headers, "retry-after": f"{wait:.3f}", "retry-after-ms": f"{wait * 1000:.0f}"},
     )
+
+
+def admit(enforcer: RateLimitEnforcer | None, request: web.Request, data: Any) -> Reply | None:
+    """Charges ``request`` to ``enforcer`` (if any); the 429 to answer, or None.
+
+    The chat part calls it after authentication; the headers it computed are
+    stamped on whatever the request is answered with (`add_rate_limit_headers`).
+    """
+    if enforcer is None:
+        return None
+    refused, request[_HEADERS_KEY] = enforcer.admit(data)
+    return refused
+
+
+def add_rate_limit_headers(core: ServerCore, app: web.Application) -> None:
+    """The rate-limit part: every admitted or refused response gets its ``x-ratelimit-*``."""
+    app.on_response_prepare.append(_stamp_headers)
+
+
+async def _stamp_headers(request: web.Request, response: web.StreamResponse) -> None:
+    for name, value in request.get(_HEADERS_KEY, {}).items():
+        response.headers.setdefault(name, value)
