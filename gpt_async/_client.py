@@ -12,11 +12,11 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-import os
 import time
 import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
+from urllib.parse import quote
 
 import anyio
 import attrs
@@ -51,6 +51,7 @@ from ._streaming import AsyncStream
 from ._transport import USER_AGENT, AiohttpTransport, AsyncTransport, HTTPRequest, HTTPResponse
 from ._types import DEFAULT
 from .models._chunk import ChatCompletionChunk
+from .models._listing import ModelList, ModelObject
 from .models._request import CreateChatCompletionRequest
 from .models._response import ChatCompletion
 from .models.operations import CreateChatCompletionResponse, RawResponse
@@ -65,9 +66,10 @@ if TYPE_CHECKING:
     from ._parse import AsyncParseStream, ParsedChatCompletion
     from ._tools import FunctionTool, ToolRunResult, ToolStep
 
-__all__ = ["DEFAULT", "AsyncChat", "AsyncCompletions", "AsyncGpt", "Hooks"]
+__all__ = ["DEFAULT", "AsyncChat", "AsyncCompletions", "AsyncGpt", "AsyncModels", "Hooks"]
 
 ApiKey = str | Callable[[], "str | Awaitable[str]"]
+TokenProvider = Callable[[], "str | Awaitable[str]"]
 _ERROR_BODY_LIMIT = 64 * 1024
 
 
@@ -125,6 +127,14 @@ class AsyncGpt:
         ssl_context: TLS settings; verification is on by default.
         api_key_header: ``"authorization"`` sends ``Authorization: Bearer <key>``;
             ``"api-key"`` sends ``api-key: <key>`` (Azure OpenAI).
+        proxy: A proxy URL for every request, e.g. ``http://user:pass@proxy:3128``
+            (credentials are sent as ``Proxy-Authorization`` and never shown).
+        trust_env: Without ``proxy``, honour ``HTTP_PROXY``, ``HTTPS_PROXY``,
+            ``ALL_PROXY`` and ``NO_PROXY`` (and their lower-case forms) as httpx does;
+            ``False`` ignores them.
+        azure_ad_token_provider: A callable (sync or async) returning a Microsoft
+            Entra ID token, asked before every attempt and sent as
+            ``Authorization: Bearer <token>``; instead of an API key.
         rate_limiter: A :class:`RateLimiter` every attempt reserves from (shareable).
     """
 
@@ -138,6 +148,7 @@ class AsyncGpt:
         self._closed = False
         self._sent = False  # a client that never sent holds no connection: no warning
         self.chat = AsyncChat(self)
+        self.models = AsyncModels(self)
 
     def with_options(self, **options: Unpack[ClientOptions]) -> Self:
         """A new client with these options changed, sharing this one's connection pool.
@@ -160,6 +171,7 @@ class AsyncGpt:
             derive(client, merged)
         client._closed = client._sent = False
         client.chat = AsyncChat(client)
+        client.models = AsyncModels(client)
         return client
 
     def __copy__(self) -> Self:
@@ -170,9 +182,13 @@ class AsyncGpt:
 
     def _derive_key(self, o: ClientOptions) -> None:
         key = o["api_key_auth"] if o["api_key_auth"] is not None else o["api_key"]
+        provider = o["azure_ad_token_provider"]
+        self._token_provider = _check_token_provider(provider, key)
         if not callable(key):
             check_option(key, str, "api_key_auth")
         self._api_key: ApiKey | None = key if callable(key) else resolve_api_key(key)
+        if provider is not None:
+            self._api_key = key  # OPENAI_API_KEY would clash with the Bearer token
         if isinstance(self._api_key, str):
             check_header_value("authorization", self._api_key, path="api_key_auth")
         self._api_key_header = o["api_key_header"]
@@ -203,8 +219,15 @@ class AsyncGpt:
 
     def _derive_pool(self, o: ClientOptions) -> None:
         check_option(o["limits"], Limits, "limits")
+        check_option(o["trust_env"], bool, "trust_env")
+        if o["transport"] is not None and o["proxy"] is not None:
+            raise RequestValidationError("proxy", "configure the proxy on your own transport")
         self._transport: AsyncTransport = o["transport"] or AiohttpTransport(
-            limits=o["limits"], session=o["session"], ssl_context=o["ssl_context"]
+            limits=o["limits"],
+            session=o["session"],
+            ssl_context=o["ssl_context"],
+            proxy=o["proxy"],
+            trust_env=o["trust_env"],
         )
         self._owns_transport = True
 
@@ -216,31 +239,49 @@ class AsyncGpt:
     def azure(
         cls,
         *,
-        endpoint: str,
-        deployment: str,
-        api_version: str,
+        endpoint: str | None = None,
+        deployment: str | None = None,
+        api_version: str | None = None,
         api_key: ApiKey | None = None,
+        azure_ad_token_provider: TokenProvider | None = None,
         **options: Any,
     ) -> Self:
         """A client for an Azure OpenAI deployment.
 
         Requests go to ``{endpoint}/openai/deployments/{deployment}/chat/completions``
-        with the ``api-version`` query parameter and the key in the ``api-key`` header.
+        with the ``api-version`` query parameter, and the key in the ``api-key``
+        header, or a Microsoft Entra ID token as ``Authorization: Bearer``.
 
         Args:
-            endpoint: The resource URL, e.g. ``https://my-resource.openai.azure.com``.
+            endpoint: The resource URL, e.g. ``https://my-resource.openai.azure.com``;
+                falls back to ``AZURE_OPENAI_ENDPOINT``.
             deployment: The deployment name.
-            api_version: The API version, e.g. ``2024-10-21``.
-            api_key: The key; falls back to ``AZURE_OPENAI_API_KEY``.
-            **options: Any other :class:`AsyncGpt` option.
+            api_version: The API version, e.g. ``2024-10-21``; falls back to
+                ``OPENAI_API_VERSION``.
+            api_key: The key (``api_key_auth`` is an alias); falls back to
+                ``AZURE_OPENAI_API_KEY`` unless a token provider is given.
+            azure_ad_token_provider: A callable (sync or async) returning an Entra ID
+                token; asked before every attempt, so expiring tokens are renewed.
+            **options: Any other :class:`AsyncGpt` option. ``server_url`` replaces
+                ``endpoint`` and ``deployment`` (the deployment's full base URL);
+                ``default_query`` is merged with ``api-version``; ``api_key_header``
+                overrides ``"api-key"``.
+
+        Raises:
+            RequestValidationError: The endpoint, deployment or API version is missing,
+                or an option is given twice (``api_key`` and ``api_key_auth``).
         """
-        query = {**options.pop("default_query", {}), "api-version": api_version}
+        from ._azure import azure_options  # noqa: PLC0415 - Azure setup loads on first use
+
         return cls(
-            api_key_auth=api_key or os.environ.get("AZURE_OPENAI_API_KEY"),
-            server_url=f"{endpoint.rstrip('/')}/openai/deployments/{deployment}",
-            default_query=query,
-            api_key_header="api-key",
-            **options,
+            **azure_options(
+                endpoint=endpoint,
+                deployment=deployment,
+                api_version=api_version,
+                api_key=api_key,
+                azure_ad_token_provider=azure_ad_token_provider,
+                options=options,
+            )
         )
 
     def _static_headers(
@@ -257,7 +298,9 @@ class AsyncGpt:
         return headers
 
     def __repr__(self) -> str:
-        return f"AsyncGpt(server_url={self.server_url!r})"
+        proxies = getattr(self._transport, "proxies", None)
+        shown = f", proxy={proxies.describe()!r}" if proxies is not None else ""
+        return f"AsyncGpt(server_url={self.server_url!r}{shown})"
 
     async def __aenter__(self) -> Self:
         return self
@@ -312,6 +355,18 @@ class AsyncGpt:
             raise RequestValidationError("api_key_auth", "the key callable must return a str")
         return check_header_value("authorization", key, path="api_key_auth")
 
+    async def _bearer(self, provider: TokenProvider) -> str:
+        """``Bearer <token>`` from the Entra ID token provider, asked anew per attempt."""
+        token: object = provider()
+        if inspect.isawaitable(token):
+            token = await token
+        if not isinstance(token, str) or not token:
+            raise RequestValidationError(
+                "azure_ad_token_provider", "the token provider must return a non-empty str"
+            )
+        check_header_value("authorization", token, path="azure_ad_token_provider")
+        return f"Bearer {token}"
+
     async def _headers_for_call(self, extra: Mapping[str, str] | None) -> dict[str, str]:
         headers = dict(self._headers)
         key = await self._current_key()
@@ -328,27 +383,49 @@ class AsyncGpt:
         self, body: dict[str, Any], options: _CallOptions
     ) -> tuple[APIResponse[Any], ChatCompletion | AsyncStream[ChatCompletionChunk]]:
         """Send one chat completion through retries; parse its answer."""
+        if options.extra_body:
+            body.update(options.extra_body)
+        parse = _open_stream if body.get("stream") is True else _parse_completion
+        return await self._request("POST", self._endpoint, body, options, parse)
+
+    async def _fetch(self, path: str, cls: type[R], options: _CallOptions) -> R:
+        """``GET {server_url}/{path}`` through the same retries, timeouts and hooks as chat."""
+
+        async def parse(response: HTTPResponse) -> R:
+            return await _parse_json(response, cls)
+
+        _response, result = await self._request(
+            "GET", f"{self.server_url}/{path}", None, options, parse
+        )
+        return result
+
+    async def _request(
+        self,
+        method: str,
+        url: str,
+        body: dict[str, Any] | None,
+        options: _CallOptions,
+        parse: Callable[[APIResponse[Any]], Awaitable[R]],
+    ) -> tuple[APIResponse[R], R]:
         if self._closed:
             raise ClientStateError("the client is closed; create a new one")
         self._sent = True
-        if options.extra_body:
-            body.update(options.extra_body)
-        stream = body.get("stream") is True
+        headers = await self._headers_for_call(options.headers)
+        if body is None:
+            headers.pop("Content-Type", None)  # there is no body to describe
         request = HTTPRequest(
-            method="POST",
-            url=self._endpoint,
-            headers=await self._headers_for_call(options.headers),
+            method=method,
+            url=url,
+            headers=headers,
             params={**self._query, **options.query} if options.query else self._query,
             json=body,
         )
         timeout = options.timeout or self.timeout
         if timeout.total is None:
-            return await self._attempts(
-                request, timeout, options.retry or self.retry_config, stream
-            )
+            return await self._attempts(request, timeout, options.retry or self.retry_config, parse)
         with anyio.move_on_after(timeout.total) as scope:
             response, result = await self._attempts(
-                request, timeout, options.retry or self.retry_config, stream
+                request, timeout, options.retry or self.retry_config, parse
             )
             if isinstance(result, AsyncStream):
                 result.set_deadline(scope.deadline)  # the deadline bounds the whole stream
@@ -357,19 +434,25 @@ class AsyncGpt:
         raise APITimeoutError(f"total timeout of {timeout.total} s expired")
 
     async def _attempts(
-        self, request: HTTPRequest, timeout: Timeout, retry: RetryConfig, stream: bool
-    ) -> tuple[APIResponse[Any], ChatCompletion | AsyncStream[ChatCompletionChunk]]:
+        self,
+        request: HTTPRequest,
+        timeout: Timeout,
+        retry: RetryConfig,
+        parse: Callable[[APIResponse[Any]], Awaitable[R]],
+    ) -> tuple[APIResponse[R], R]:
         budget = RetryBudget(retry)
-        content = _converter.dumps(request.json)
+        content = _encode(request.json)
         while True:
+            if self._token_provider is not None:  # tokens expire: one per attempt
+                request.headers["Authorization"] = await self._bearer(self._token_provider)
             if self.hooks.before_request:
                 await _run_hooks(self.hooks.before_request, request)
                 for name, value in request.headers.items():  # a hook's headers, too
                     check_header_value(name, value)
-                content = _converter.dumps(request.json)
+                content = _encode(request.json)
             request.content = content
             try:
-                return await self._limited_attempt(request, timeout, stream, budget.retries)
+                return await self._limited_attempt(request, timeout, parse, budget.retries)
             except GptAsyncError as exc:
                 if self.hooks.after_error:
                     await _run_hooks(self.hooks.after_error, request, exc)
@@ -388,14 +471,19 @@ class AsyncGpt:
                 await anyio.sleep(delay)
 
     async def _limited_attempt(
-        self, request: HTTPRequest, timeout: Timeout, stream: bool, retries: int
-    ) -> tuple[APIResponse[Any], ChatCompletion | AsyncStream[ChatCompletionChunk]]:
-        """One attempt; with a rate limiter, reserved before it and settled after."""
-        if self.rate_limiter is None:
-            return await self._attempt(request, timeout, stream, retries)
-        reservation = await self.rate_limiter._reserve(request.json)
+        self,
+        request: HTTPRequest,
+        timeout: Timeout,
+        parse: Callable[[APIResponse[Any]], Awaitable[R]],
+        retries: int,
+    ) -> tuple[APIResponse[R], R]:
+        """One attempt; with a rate limiter, a request with a body reserves and settles."""
+        limiter = self.rate_limiter
+        if limiter is None or request.json is None:  # a GET (models) spends no chat budget
+            return await self._attempt(request, timeout, parse, retries)
+        reservation = await limiter._reserve(request.json)
         try:
-            response, result = await self._attempt(request, timeout, stream, retries)
+            response, result = await self._attempt(request, timeout, parse, retries)
         except BaseException as exc:
             await reservation.failed(exc)
             raise
@@ -403,11 +491,17 @@ class AsyncGpt:
         return response, result
 
     async def _attempt(
-        self, request: HTTPRequest, timeout: Timeout, stream: bool, retries: int
-    ) -> tuple[APIResponse[Any], ChatCompletion | AsyncStream[ChatCompletionChunk]]:
+        self,
+        request: HTTPRequest,
+        timeout: Timeout,
+        parse: Callable[[APIResponse[Any]], Awaitable[R]],
+        retries: int,
+    ) -> tuple[APIResponse[R], R]:
         debug = logger.isEnabledFor(logging.DEBUG)
         if debug:
-            logger.debug("POST %s headers=%s", request.url, redact_headers(request.headers))
+            logger.debug(
+                "%s %s headers=%s", request.method, request.url, redact_headers(request.headers)
+            )
         started = time.perf_counter()
         response = await self._transport.send(request, timeout=timeout)
         elapsed = time.perf_counter() - started
@@ -423,20 +517,16 @@ class AsyncGpt:
             raise await _status_error(response)
         if self.hooks.after_success:
             await _run_hooks(self.hooks.after_success, request, RawResponse.of(response))
-        if stream:
-            raw: APIResponse[Any] = APIResponse(response, elapsed=elapsed, retries_taken=retries)
-            chunks = AsyncStream.from_response(raw, ChatCompletionChunk)
-            return raw.with_parsed(chunks), chunks
-        completion = await _parse_completion(response)
-        return APIResponse(
-            response, elapsed=elapsed, retries_taken=retries, parsed=completion
-        ), completion
+        raw: APIResponse[Any] = APIResponse(response, elapsed=elapsed, retries_taken=retries)
+        result = await parse(raw)
+        return raw.with_parsed(result), result
 
 
 _DERIVED_BY: dict[str, Callable[[AsyncGpt, ClientOptions], None]] = {
     "api_key_auth": AsyncGpt._derive_key,
     "api_key": AsyncGpt._derive_key,
     "api_key_header": AsyncGpt._derive_key,
+    "azure_ad_token_provider": AsyncGpt._derive_key,
     "server_url": AsyncGpt._derive_url,
     "base_url": AsyncGpt._derive_url,
     "organization": AsyncGpt._derive_headers,
@@ -452,6 +542,28 @@ _DERIVED_BY: dict[str, Callable[[AsyncGpt, ClientOptions], None]] = {
 }
 """The part of the client each option shapes: the constructor derives every part,
 ``with_options`` only those of the options it changes."""
+
+
+def _encode(body: Any) -> bytes:
+    return b"" if body is None else _converter.dumps(body)
+
+
+async def _open_stream(response: APIResponse[Any]) -> AsyncStream[ChatCompletionChunk]:
+    return AsyncStream.from_response(response, ChatCompletionChunk)
+
+
+def _check_token_provider(provider: object, key: object) -> TokenProvider | None:
+    if provider is None:
+        return None
+    if not callable(provider):
+        raise RequestValidationError(
+            "azure_ad_token_provider", f"expected a callable, got {type(provider).__name__}"
+        )
+    if key is not None:
+        raise RequestValidationError(
+            "azure_ad_token_provider", "pass either an API key or a token provider, not both"
+        )
+    return provider
 
 
 def _retry_delay(budget: RetryBudget, exc: GptAsyncError) -> float | None:
@@ -511,7 +623,7 @@ def _error_object(data: bytes) -> dict[str, Any] | None:
     return None
 
 
-async def _parse_completion(response: HTTPResponse) -> ChatCompletion:
+async def _parse_json(response: HTTPResponse, cls: type[R]) -> R:
     data = await response.read()
     content_type = response.headers.get("Content-Type", "")
     if "json" not in content_type:
@@ -526,7 +638,11 @@ async def _parse_completion(response: HTTPResponse) -> ChatCompletion:
             "the response body is not valid JSON" if data else "the response body is empty",
             body=data[:_ERROR_BODY_LIMIT].decode("utf-8", "replace"),
         ) from None
-    return _converter.structure(parsed, ChatCompletion)
+    return _converter.structure(parsed, cls)
+
+
+async def _parse_completion(response: HTTPResponse) -> ChatCompletion:
+    return await _parse_json(response, ChatCompletion)
 
 
 @attrs.frozen
@@ -751,6 +867,7 @@ class AsyncCompletions:
 
 
 T = TypeVar("T")
+R = TypeVar("R")
 _OPTION_KEYS = frozenset({"timeout", "retries", "extra_headers", "extra_query", "extra_body"})
 
 
@@ -774,3 +891,74 @@ def _split_params(
     body = _converter.to_wire(params, CreateChatCompletionRequest)
     _check_messages(body)
     return body, options
+
+
+class AsyncModels:
+    """``client.models``: list the served models, or look one up."""
+
+    def __init__(self, client: AsyncGpt) -> None:
+        self._client = client
+
+    async def list(
+        self,
+        *,
+        timeout: float | Timeout | None = DEFAULT,
+        retries: RetryConfig | int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> ModelList:
+        """List the models the server serves (``GET /models``).
+
+        Args:
+            timeout: Overrides the client's timeout for this call.
+            retries: A :class:`~gpt_async.RetryConfig` (or a number of retries) for this call.
+            extra_headers: Extra headers for this call.
+            extra_query: Extra query parameters for this call.
+
+        Returns:
+            A :class:`~gpt_async.models.components.ModelList`; iterate it for its
+            :class:`~gpt_async.models.components.ModelObject` s.
+
+        Raises:
+            SDKError: The server answered 4xx/5xx (a subclass per status).
+            APIConnectionError: The connection failed or timed out.
+            APIResponseValidationError: A 2xx body that is not a model list.
+        """
+        options = _CallOptions.of(
+            timeout=timeout, retries=retries, headers=extra_headers, query=extra_query
+        )
+        return await self._client._fetch("models", ModelList, options)
+
+    async def retrieve(
+        self,
+        model: str,
+        *,
+        timeout: float | Timeout | None = DEFAULT,
+        retries: RetryConfig | int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> ModelObject:
+        """Look up one model by id (``GET /models/{model}``).
+
+        Args:
+            model: The model id; it is percent-encoded into the path (ids such as
+                ``meta-llama/Llama-3.1-8B`` hold slashes).
+            timeout: Overrides the client's timeout for this call.
+            retries: A :class:`~gpt_async.RetryConfig` (or a number of retries) for this call.
+            extra_headers: Extra headers for this call.
+            extra_query: Extra query parameters for this call.
+
+        Raises:
+            RequestValidationError: ``model`` is not a non-empty string (nothing was sent).
+            NotFoundError: The server does not serve that model.
+        """
+        _check_model_id(model)
+        options = _CallOptions.of(
+            timeout=timeout, retries=retries, headers=extra_headers, query=extra_query
+        )
+        return await self._client._fetch(f"models/{quote(model, safe='')}", ModelObject, options)
+
+
+def _check_model_id(model: object) -> None:
+    if not isinstance(model, str) or not model:
+        raise RequestValidationError("model", "must be a non-empty model id string")

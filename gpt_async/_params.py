@@ -43,7 +43,7 @@ from .models._tools import (
 )
 
 if TYPE_CHECKING:
-    from ._client import ApiKey, Hooks
+    from ._client import ApiKey, Hooks, TokenProvider
     from ._ratelimit import RateLimiter
     from ._tools import FunctionTool  # the tool machinery loads on first use
     from ._transport import AsyncTransport
@@ -154,16 +154,22 @@ class ClientOptions(TypedDict, total=False):
     ssl_context: ssl.SSLContext | None
     rate_limiter: RateLimiter | None
     api_key_header: Literal["authorization", "api-key"]
+    proxy: str | None
+    trust_env: bool
+    azure_ad_token_provider: TokenProvider | None
 
 
 CLIENT_DEFAULTS: Final[Mapping[str, Any]] = {
     **dict.fromkeys(ClientOptions.__annotations__),
     "timeout": Timeout(),
     "api_key_header": "authorization",
+    "trust_env": True,
 }
 """Every client option's default: ``None`` but where named here."""
 
-POOL_OPTIONS: Final = frozenset({"limits", "transport", "session", "ssl_context"})
+POOL_OPTIONS: Final = frozenset(
+    {"limits", "transport", "session", "ssl_context", "proxy", "trust_env"}
+)
 """The options that shape the connection pool: ``with_options`` cannot share it then."""
 
 CALL_DEFAULTS: Final[Mapping[str, Any]] = {

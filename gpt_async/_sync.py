@@ -18,6 +18,7 @@ import attrs
 
 from . import _portal
 from ._client import DEFAULT, AsyncCompletions, AsyncGpt
+from ._exceptions import RequestValidationError
 from ._keywords import mirror
 from ._params import CLIENT
 from ._response import APIResponse, AsyncCompletionsWithRawResponse
@@ -36,10 +37,19 @@ if TYPE_CHECKING:
     from ._retry import RetryConfig
     from ._tools import FunctionTool, ToolRunResult, ToolStep
     from .models._chunk import ChatCompletionChunk
+    from .models._listing import ModelList, ModelObject
     from .models._request import CreateChatCompletionRequest
     from .models._response import ChatCompletion
 
-__all__ = ["Chat", "Completions", "CompletionsWithRawResponse", "Gpt", "ParseStream", "Stream"]
+__all__ = [
+    "Chat",
+    "Completions",
+    "CompletionsWithRawResponse",
+    "Gpt",
+    "Models",
+    "ParseStream",
+    "Stream",
+]
 
 T = TypeVar("T")
 
@@ -162,6 +172,17 @@ def _run(fn: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
     return to_sync(_portal.run(fn, *args, **kwargs))
 
 
+def _refuse_session(options: Mapping[str, Any]) -> None:
+    # A session belongs to the loop it was made on; Gpt runs on its own loop thread.
+    if options.get("session") is not None:
+        raise RequestValidationError(
+            "session",
+            "Gpt cannot use an aiohttp.ClientSession: it runs on its own event-loop thread"
+            " and a session serves only the loop it was created on. Use the proxy=,"
+            " ssl_context=, limits= or transport= options instead, or AsyncGpt(session=...)",
+        )
+
+
 class Gpt:
     """The synchronous client: the same options and methods as :class:`AsyncGpt`.
 
@@ -174,21 +195,25 @@ class Gpt:
     @mirror(AsyncGpt.__init__)
     def __init__(self, **options: Unpack[ClientOptions]) -> None:
         CLIENT.check(options, "Gpt()")  # else the error would name AsyncGpt()
+        _refuse_session(options)
         self._adopt(AsyncGpt(**options))
 
     def _adopt(self, client: AsyncGpt) -> Self:
         self._async = client
         self.chat = Chat(client)
+        self.models = Models(client)
         _portal.track(client)
         return self
 
     @classmethod
     def azure(cls, **options: Any) -> Gpt:
         """A client for an Azure OpenAI deployment; see :meth:`AsyncGpt.azure`."""
+        _refuse_session(options)
         return cls.__new__(cls)._adopt(AsyncGpt.azure(**options))
 
     def with_options(self, **options: Unpack[ClientOptions]) -> Gpt:
         """A new client with these options changed, sharing the pool (see the async twin)."""
+        _refuse_session(options)
         return Gpt.__new__(Gpt)._adopt(self._async.with_options(**options))
 
     def __copy__(self) -> Gpt:
@@ -201,7 +226,7 @@ class Gpt:
         return self._async.server_url
 
     def __repr__(self) -> str:
-        return f"Gpt(server_url={self.server_url!r})"
+        return "Gpt" + repr(self._async).removeprefix("AsyncGpt")
 
     def __enter__(self) -> Self:
         return self
@@ -343,3 +368,46 @@ class CompletionsWithRawResponse:
     ) -> APIResponse[Any]:
         """Like ``create``, returning the :class:`~gpt_async.APIResponse` (see the async twin)."""
         return _run(self._async.create, stream=stream, **params)  # type: ignore[no-any-return]
+
+
+class Models:
+    """The ``models`` resource of :class:`Gpt`."""
+
+    def __init__(self, client: AsyncGpt) -> None:
+        self._async = client.models
+
+    def list(
+        self,
+        *,
+        timeout: float | Timeout | None = DEFAULT,
+        retries: RetryConfig | int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> ModelList:
+        """List the models the server serves (see the async twin)."""
+        return _run(  # type: ignore[no-any-return]
+            self._async.list,
+            timeout=timeout,
+            retries=retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def retrieve(
+        self,
+        model: str,
+        *,
+        timeout: float | Timeout | None = DEFAULT,
+        retries: RetryConfig | int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> ModelObject:
+        """Look up one model by id (see the async twin)."""
+        return _run(  # type: ignore[no-any-return]
+            self._async.retrieve,
+            model,
+            timeout=timeout,
+            retries=retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )

@@ -17,6 +17,7 @@ import asyncio
 import io
 import os
 import ssl
+from base64 import b64encode
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, Protocol
@@ -24,9 +25,11 @@ from typing import Any, Protocol
 import aiohttp
 import attrs
 from multidict import CIMultiDictProxy
+from yarl import URL
 
 from ._config import Limits, Timeout, redact_headers
 from ._exceptions import APIConnectionError, APIError, APITimeoutError, ClientStateError
+from ._proxies import ProxyRoutes, ProxyURL, proxy_routes
 from ._version import __version__
 
 __all__ = [
@@ -146,10 +149,13 @@ class _AiohttpResponse:
             self._resp.close()
 
 
-def _body(content: bytes) -> bytes | io.BytesIO:
+def _body(content: bytes) -> bytes | io.BytesIO | None:
     # aiohttp warns (ResourceWarning) on raw bytes over 1 MiB, and writes a BytesIO in
-    # pieces that yield to the loop; small bodies stay bytes, the fast path.
-    return content if len(content) <= _LARGE_BODY else io.BytesIO(content)
+    # pieces that yield to the loop; small bodies stay bytes, the fast path. No body
+    # (a GET) is None: b"" would be sent as an application/octet-stream body.
+    if len(content) <= _LARGE_BODY:
+        return content or None
+    return io.BytesIO(content)
 
 
 @lru_cache(maxsize=64)
@@ -157,6 +163,22 @@ def _client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(
         total=None, connect=None, sock_connect=timeout.connect, sock_read=timeout.read
     )
+
+
+@attrs.frozen
+class _ProxyArgs:
+    """A proxy as aiohttp takes it: its URL, and the credentials as a header (never shown)."""
+
+    url: URL
+    headers: Mapping[str, str] | None = attrs.field(repr=False)
+
+    @classmethod
+    def of(cls, proxy: ProxyURL) -> _ProxyArgs:
+        if proxy.username is None:
+            return cls(URL(proxy.url), None)
+        # Built by hand rather than with aiohttp.BasicAuth, deprecated in aiohttp 3.14.
+        pair = f"{proxy.username}:{proxy.password}".encode()
+        return cls(URL(proxy.url), {"Proxy-Authorization": f"Basic {b64encode(pair).decode()}"})
 
 
 class AiohttpTransport:
@@ -171,6 +193,9 @@ class AiohttpTransport:
         session: An existing session to use instead; the caller keeps ownership
             and closes it.
         ssl_context: TLS settings (verification is on by default).
+        proxy: A proxy URL for every request, e.g. ``http://user:pass@host:3128``.
+        trust_env: Without ``proxy``, honour ``HTTP(S)_PROXY``, ``ALL_PROXY`` and
+            ``NO_PROXY`` (see :mod:`gpt_async._proxies`).
     """
 
     def __init__(
@@ -179,6 +204,8 @@ class AiohttpTransport:
         limits: Limits | None = None,
         session: aiohttp.ClientSession | None = None,
         ssl_context: ssl.SSLContext | bool | None = None,
+        proxy: str | None = None,
+        trust_env: bool = True,
     ) -> None:
         self._limits = limits or Limits()
         self._session = session
@@ -187,6 +214,8 @@ class AiohttpTransport:
         self._ssl: ssl.SSLContext | bool = True if ssl_context is None else ssl_context
         self._closed = False
         self._pid = os.getpid()
+        self.proxies: ProxyRoutes | None = proxy_routes(proxy, trust_env=trust_env)
+        self._aiohttp_proxies: dict[ProxyURL, _ProxyArgs] = {}
 
     def _session_for_this_loop(self) -> aiohttp.ClientSession:
         if self._closed:
@@ -221,20 +250,39 @@ class AiohttpTransport:
             connector=connector,
             auto_decompress=True,
             skip_auto_headers=("User-Agent",),
+            # Proxies are chosen per request (``_proxy_for``); aiohttp's own env
+            # handling would also read ~/.netrc and knows no ALL_PROXY.
             trust_env=False,
         )
 
+    def _proxy_for(self, url: str) -> _ProxyArgs | None:
+        proxy = self.proxies.for_url(url) if self.proxies is not None else None
+        if proxy is None:
+            return None
+        found = self._aiohttp_proxies.get(proxy)
+        if found is None:
+            found = self._aiohttp_proxies[proxy] = _ProxyArgs.of(proxy)
+        return found
+
     async def send(self, request: HTTPRequest, *, timeout: Timeout) -> HTTPResponse:
         session = self._session_for_this_loop()
+        headers = request.headers
+        proxy = self._proxy_for(request.url) if self.proxies is not None else None
+        if proxy is not None and proxy.headers and request.url[:5].lower() == "http:":
+            # A plain-HTTP request goes to the proxy itself, which reads (and strips)
+            # the header; through a CONNECT tunnel it would reach the server instead.
+            headers = {**headers, **proxy.headers}
         try:
             resp = await session.request(
                 request.method,
                 request.url,
                 params=request.params or None,
-                headers=request.headers,
+                headers=headers,
                 data=_body(request.content),
                 timeout=_client_timeout(timeout),
                 allow_redirects=False,  # never carry the key to another host
+                proxy=proxy.url if proxy is not None else None,
+                proxy_headers=proxy.headers if proxy is not None else None,
             )
         except _NETWORK_ERRORS as exc:
             raise map_error(exc) from exc

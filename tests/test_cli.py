@@ -43,11 +43,12 @@ def test_local_answers_from_the_embedded_server(capsys: pytest.CaptureFixture[st
 def test_no_key_means_local(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Without OPENAI_API_KEY the command answers locally rather than failing."""
+    """Without a key or a base URL the command answers locally rather than failing."""
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     assert main(["chat", "--no-stream", "hi"]) == 0
     out, err = capsys.readouterr()
-    assert (out, "no OPENAI_API_KEY is set" in err) == ("hi\n", True)
+    assert (out, "no API key or base URL is configured" in err) == ("hi\n", True)
 
 
 def test_options_reach_the_request_and_json_prints_the_response(

@@ -319,6 +319,19 @@ def test_a_sync_stream_dropped_on_another_thread_gives_its_slot_back() -> None:
     assert limiter.in_flight == 0
 
 
+async def test_listing_models_spends_no_chat_budget() -> None:
+    """models.list() (a GET without a body) goes past the limiter: no slot, no request spent."""
+    limiter = gpt.RateLimiter(requests_per_minute=60, max_concurrency=1, period=36_000.0)
+    async with FakeOpenAIServer() as server, _client(server, limiter) as client:
+        level = limiter._local.requests.level
+        listed = await client.models.list()
+        assert listed.data
+        assert limiter.in_flight == 0
+        assert limiter._local.requests.level == level
+        await _call(client)
+        assert limiter._local.requests.level == pytest.approx(level - 1, abs=0.01)
+
+
 def test_the_sync_client_takes_a_rate_limiter() -> None:
     """Gpt(rate_limiter=...) reserves and settles like AsyncGpt."""
     limiter = gpt.RateLimiter(requests_per_minute=6000, tokens_per_minute=1_000_000)

@@ -30,7 +30,10 @@ BASH_BLOCKS = re.findall(r"```bash\n(.*?)```", README, flags=re.DOTALL)
 EXPECTED_OUTPUT = {
     "print(completion.choices[0].message.content)": "Say hello",
     'print(choice.delta.content or "", end="")': "Count to five",
-    "print(client)": "AsyncGpt(server_url='https://api.openai.com/v1')",
+    "print(client)  # AsyncGpt(": "AsyncGpt(server_url='https://api.openai.com/v1')",
+    "print(client)  # no token in sight": (
+        "AsyncGpt(server_url='https://my-resource.openai.azure.com/openai/deployments/my-gpt-4o')"
+    ),
     "print(client.server_url)": "https://my-resource.openai.azure.com/openai/deployments/my-gpt-4o",
     'print(exc.path, "-", exc.reason)': "messages[0].content - is required",
     "print(completion.choices[0].finish_reason)": "stop",

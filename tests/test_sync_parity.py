@@ -48,6 +48,8 @@ CALLS: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]] = {
     "aclose": [((), {})],
     "azure": [((), {"deployment": "d", "api_version": "2024-10-21", "api_key": KEY})],
     "pool_size": [((), {})],
+    "models.list": [((), {})],
+    "models.retrieve": [(("gpt-4o",), {})],
     "with_options": [((), {"timeout": 5.0})],
     "chat.create_chat_completion": [((_request(),), {}), ((_request(stream=True),), {})],
     "chat.completions.create": [

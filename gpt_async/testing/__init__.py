@@ -25,6 +25,11 @@ Rate limits: ``FakeOpenAIServer(rate_limits=RateLimits(requests_per_minute=60,
 tokens_per_minute=10_000, period=1.0))`` enforces both budgets with OpenAI's
 ``x-ratelimit-*`` headers and 429s (see `RateLimits`).
 
+Proxies: `ForwardProxy` (``async with``, or ``ForwardProxy.in_thread()``) is a
+real HTTP forward proxy on 127.0.0.1 that records each `ProxiedRequest`, to
+prove ``proxy=`` and ``HTTPS_PROXY`` settings. The server also answers
+``GET /v1/models`` from ``server.models`` (`DEFAULT_MODELS` by default).
+
 Unscripted requests get a deterministic echo of the last user message; see
 ``gpt_async.testing._echo`` for the exact rules (tokens are whitespace-separated
 words). The server is made of parts, each its own module: the shared core
@@ -39,6 +44,8 @@ from __future__ import annotations
 
 from gpt_async.testing._core import DEFAULT_CREATED, DefaultHandler, RecordedRequest
 from gpt_async.testing._echo import SYSTEM_FINGERPRINT
+from gpt_async.testing._model_list import DEFAULT_MODELS
+from gpt_async.testing._proxy import ForwardProxy, ProxiedRequest, ThreadedForwardProxy
 from gpt_async.testing._ratelimit import RateLimitEnforcer, RateLimits
 from gpt_async.testing._script import Fault, RawBytes, Reply, ScriptItem, StreamEvent, StreamReply
 from gpt_async.testing._server import FakeOpenAIServer
@@ -46,9 +53,12 @@ from gpt_async.testing._threaded import ThreadedFakeOpenAIServer
 
 __all__ = [
     "DEFAULT_CREATED",
+    "DEFAULT_MODELS",
     "DefaultHandler",
     "FakeOpenAIServer",
     "Fault",
+    "ForwardProxy",
+    "ProxiedRequest",
     "RateLimitEnforcer",
     "RateLimits",
     "RawBytes",
@@ -59,4 +69,5 @@ __all__ = [
     "StreamEvent",
     "StreamReply",
     "ThreadedFakeOpenAIServer",
+    "ThreadedForwardProxy",
 ]

@@ -8,19 +8,20 @@ only in whose event loop runs it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
 from aiohttp import web
 
 from gpt_async.testing._chat import add_chat_routes
 from gpt_async.testing._core import DefaultHandler, Part, RecordedRequest, ServerCore
+from gpt_async.testing._model_list import add_model_routes
 from gpt_async.testing._ratelimit import RateLimitEnforcer, RateLimits, add_rate_limit_headers
 from gpt_async.testing._script import ScriptItem
 
 __all__ = ["PARTS", "ServerBase"]
 
 #: The parts every fake server is made of, in routing order; add new ones here.
-PARTS: Final[tuple[Part, ...]] = (add_chat_routes, add_rate_limit_headers)
+PARTS: Final[tuple[Part, ...]] = (add_chat_routes, add_model_routes, add_rate_limit_headers)
 
 
 class ServerBase:
@@ -76,6 +77,11 @@ class ServerBase:
     def rate_limiter(self) -> RateLimitEnforcer | None:
         """The live budgets when ``rate_limits`` was given (``.accepted``, ``.refused``)."""
         return self._core.rate_limiter
+
+    @property
+    def models(self) -> list[dict[str, Any]]:
+        """What ``GET /models`` lists (model objects as JSON); change the list freely."""
+        return self._core.models
 
     @property
     def port(self) -> int:

@@ -29,12 +29,14 @@ from gpt_async.testing._script import REQUEST_ID_KEY, Reply, ScriptItem
 
 __all__ = [
     "DEFAULT_CREATED",
+    "DEFAULT_MODELS",
     "INVALID_JSON",
     "DefaultHandler",
     "Part",
     "Received",
     "RecordedRequest",
     "ServerCore",
+    "default_models",
 ]
 
 #: Replaces the echo: receives the parsed request JSON, returns the reply.
@@ -42,6 +44,8 @@ DefaultHandler = Callable[[Any], ScriptItem]
 
 #: ``created`` of every completion unless a ``clock`` is given.
 DEFAULT_CREATED: Final = 1_700_000_000
+#: The model ids the testing server lists unless told otherwise.
+DEFAULT_MODELS: Final = ("gpt-4o-mini", "gpt-4o", "o3-mini")
 
 #: The parsed body of a request whose body is empty or not JSON.
 INVALID_JSON: Final = object()
@@ -98,6 +102,8 @@ class ServerCore:
         self, *, api_key: str | None, clock: Callable[[], int] | None, record: bool
     ) -> None:
         self.requests: list[RecordedRequest] = []
+        #: What ``GET /models`` lists (model objects as JSON); see ``_model_list``.
+        self.models = default_models(DEFAULT_CREATED)
         self.queue: collections.deque[ScriptItem] = collections.deque()
         self.default: DefaultHandler | None = None
         self.clock = clock or (lambda: DEFAULT_CREATED)
@@ -208,6 +214,14 @@ class ServerCore:
 
 #: A part of the server: adds its routes (middlewares, signals...) to the application.
 Part = Callable[[ServerCore, web.Application], None]
+
+
+def default_models(created: int) -> list[dict[str, Any]]:
+    """The model objects of :data:`DEFAULT_MODELS`, as ``GET /models`` lists them."""
+    return [
+        {"id": model, "object": "model", "created": created, "owned_by": "gpt_async-testing"}
+        for model in DEFAULT_MODELS
+    ]
 
 
 def _parse(body: bytes) -> Any:

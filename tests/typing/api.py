@@ -113,3 +113,24 @@ async def raw_and_options_api(client: AsyncGpt, sync: Gpt) -> None:
     except errors.SDKError as exc:
         assert_type(exc.rate_limits, gpt_async.RateLimitInfo)
     print(elapsed, retries)
+
+
+async def deployment_api() -> None:
+    async def token() -> str:
+        return "entra-token"
+
+    async with AsyncGpt.azure(
+        endpoint="https://r.example",
+        deployment="d",
+        api_version="2024-10-21",
+        azure_ad_token_provider=token,
+        proxy="http://user:pass@127.0.0.1:3128",
+    ) as client:
+        listed = await client.models.list(timeout=5)
+        assert_type(listed, components.ModelList)
+        for model in listed:
+            assert_type(model, components.ModelObject)
+        assert_type(await client.models.retrieve("m"), components.ModelObject)
+    with Gpt(trust_env=False, proxy=None) as sync_client:
+        assert_type(sync_client.models.list().data, list[components.ModelObject])
+        assert_type(sync_client.models.retrieve("m", retries=0), components.ModelObject)
