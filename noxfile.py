@@ -23,10 +23,11 @@ TEST_DEPS = [
     "fastapi>=0.110",
     "uvicorn>=0.29",
     "selenium>=4.11",
+    "redis>=5.0.1",
     "coverage[toml]>=7.4",
 ]
 LINT_DEPS = ["ruff>=0.6"]
-TYPE_DEPS = ["mypy>=1.11", "pytest>=8", "hypothesis>=6.100", "fastapi>=0.110"]
+TYPE_DEPS = ["mypy>=1.11", "pytest>=8", "hypothesis>=6.100", "fastapi>=0.110", "redis>=5.0.1"]
 
 
 @nox.session
@@ -76,8 +77,9 @@ def bench(session: nox.Session) -> None:
 @nox.session(name="bench-smoke")
 def bench_smoke(session: nox.Session) -> None:
     """A quick run of every benchmark scenario, so the harness cannot rot (CI)."""
-    session.install("-e", ".[speed]")
+    session.install("-e", ".[speed,redis]")
     session.run("python", "-m", "benchmarks.run", "--smoke", env={"CI": os.environ.get("CI", "")})
+    session.run("python", "-m", "benchmarks.ratelimit", "--smoke")
 
 
 @nox.session

@@ -34,6 +34,7 @@ from ._exceptions import (
     NotFoundError,
     OutputValidationError,
     PermissionDeniedError,
+    RateLimiterError,
     RateLimitError,
     RequestValidationError,
     SchemaError,
@@ -42,7 +43,8 @@ from ._exceptions import (
     ToolLoopLimitError,
     UnprocessableEntityError,
 )
-from ._ratelimit import RateLimitInfo
+from ._ratelimit import RateLimiter
+from ._ratelimit_info import RateLimitInfo
 from ._response import APIResponse
 from ._retry import RetryConfig
 from ._streaming import AsyncStream
@@ -130,6 +132,8 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "RateLimitInfo",
+    "RateLimiter",
+    "RateLimiterError",
     "RawResponse",
     "RequestValidationError",
     "RetryConfig",

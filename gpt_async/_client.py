@@ -47,6 +47,7 @@ from ._exceptions import (
 from ._hooks import Hooks, run_hooks
 from ._log import logger
 from ._params import CLIENT, CLIENT_DEFAULTS, CREATE, PARSE, POOL_OPTIONS, RUN_TOOLS
+from ._ratelimit import RateLimiter
 from ._response import APIResponse
 from ._retry import RetryBudget, RetryConfig
 from ._streaming import AsyncStream
@@ -108,6 +109,7 @@ class AsyncGpt:
         azure_ad_token_provider: A callable (sync or async) returning a Microsoft
             Entra ID token, asked before every attempt and sent as
             ``Authorization: Bearer <token>``; instead of an API key.
+        rate_limiter: A :class:`RateLimiter` every attempt reserves from (shareable).
     """
 
     @CLIENT.sign
@@ -202,6 +204,10 @@ class AsyncGpt:
             trust_env=o["trust_env"],
         )
         self._owns_transport = True
+
+    def _derive_rate_limiter(self, o: ClientOptions) -> None:
+        check_option(o["rate_limiter"], RateLimiter, "rate_limiter")
+        self.rate_limiter: RateLimiter | None = o["rate_limiter"]
 
     @classmethod
     def azure(
@@ -420,13 +426,15 @@ class AsyncGpt:
                 content = _encode(request.json)
             request.content = content
             try:
-                return await self._attempt(request, timeout, parse, budget.retries)
+                return await self._limited_attempt(request, timeout, parse, budget.retries)
             except GptAsyncError as exc:
                 if self.hooks.after_error:
                     await run_hooks(self.hooks.after_error, request, exc)
                 delay = _retry_delay(budget, exc)
                 if delay is None:
                     raise
+                if self.rate_limiter is not None and self.rate_limiter._pauses_for(exc):
+                    delay = 0.0  # the limiter's shared, jittered pause waits instead
                 logger.info(
                     "retrying in %.2f s (retry %d of %d) after %s",
                     delay,
@@ -435,6 +443,26 @@ class AsyncGpt:
                     _describe(exc),
                 )
                 await anyio.sleep(delay)
+
+    async def _limited_attempt(
+        self,
+        request: HTTPRequest,
+        timeout: Timeout,
+        parse: Callable[[APIResponse[Any]], Awaitable[R]],
+        retries: int,
+    ) -> tuple[APIResponse[R], R]:
+        """One attempt; with a rate limiter, a request with a body reserves and settles."""
+        limiter = self.rate_limiter
+        if limiter is None or request.json is None:  # a GET (models) spends no chat budget
+            return await self._attempt(request, timeout, parse, retries)
+        reservation = await limiter._reserve(request.json)
+        try:
+            response, result = await self._attempt(request, timeout, parse, retries)
+        except BaseException as exc:
+            await reservation.failed(exc)
+            raise
+        await reservation.completed(response, result)
+        return response, result
 
     async def _attempt(
         self,
@@ -483,6 +511,7 @@ _DERIVED_BY: dict[str, Callable[[AsyncGpt, ClientOptions], None]] = {
     "retry_config": AsyncGpt._derive_retry,
     "max_retries": AsyncGpt._derive_retry,
     "hooks": AsyncGpt._derive_hooks,
+    "rate_limiter": AsyncGpt._derive_rate_limiter,
     **dict.fromkeys(POOL_OPTIONS, AsyncGpt._derive_pool),
 }
 """The part of the client each option shapes: the constructor derives every part,
@@ -513,6 +542,8 @@ def _check_token_provider(provider: object, key: object) -> TokenProvider | None
 
 def _retry_delay(budget: RetryBudget, exc: GptAsyncError) -> float | None:
     if isinstance(exc, SDKError):
+        if exc.code == "insufficient_quota":
+            return None  # no wait refills a quota: raise at once (see the README)
         headers = exc.raw_response.headers if exc.raw_response else {}
         return budget.next_delay(exc.status_code, headers)
     if not isinstance(exc, APIConnectionError):

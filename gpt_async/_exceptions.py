@@ -10,6 +10,7 @@ Every error the SDK raises derives from :class:`GptAsyncError`::
     │   ├── LengthFinishReasonError     ... at the token limit (``finish_reason: length``)
     │   └── ContentFilterFinishReasonError ... at the content filter
     ├── ToolLoopLimitError              ``run_tools`` reached ``max_steps``
+    ├── RateLimiterError                a shared limiter's Redis failed (``on_redis_error="raise"``)
     └── APIError                        anything that went wrong talking to the server
         ├── SDKError                    a non-2xx answer (or an error event in a stream)
         │   ├── BadRequestError         400
@@ -36,8 +37,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ._ratelimit_info import RateLimitInfo
+
 if TYPE_CHECKING:
-    from ._ratelimit import RateLimitInfo
     from .models.operations import RawResponse
 
 __all__ = [
@@ -59,6 +61,7 @@ __all__ = [
     "OutputValidationError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RateLimiterError",
     "RequestValidationError",
     "SDKError",
     "SchemaError",
@@ -145,9 +148,6 @@ class SDKError(APIError):
     @property
     def rate_limits(self) -> RateLimitInfo:
         """The response's ``x-ratelimit-*`` headers, typed; fields are ``None`` where absent."""
-        # Imported here: the rate-limit module may come to depend on this one.
-        from ._ratelimit import RateLimitInfo  # noqa: PLC0415
-
         return RateLimitInfo.from_headers(self.raw_response.headers if self.raw_response else {})
 
 
@@ -177,6 +177,10 @@ class UnprocessableEntityError(SDKError):
 
 class RateLimitError(SDKError):
     """429 Too Many Requests: a rate limit or an exhausted quota."""
+
+
+class RateLimiterError(GptAsyncError):
+    """A :class:`~gpt_async.RateLimiter` could not reach its Redis (``on_redis_error="raise"``)."""
 
 
 class InternalServerError(SDKError):

@@ -45,6 +45,7 @@ from .models._tools import (
 if TYPE_CHECKING:
     from ._config import ApiKey, TokenProvider
     from ._hooks import Hooks
+    from ._ratelimit import RateLimiter
     from ._tools import FunctionTool  # the tool machinery loads on first use
     from ._transport import AsyncTransport
 
@@ -152,6 +153,7 @@ class ClientOptions(TypedDict, total=False):
     transport: AsyncTransport | None
     session: aiohttp.ClientSession | None
     ssl_context: ssl.SSLContext | None
+    rate_limiter: RateLimiter | None
     api_key_header: Literal["authorization", "api-key"]
     proxy: str | None
     trust_env: bool

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._exceptions import ClientStateError
-from ._ratelimit import RateLimitInfo
+from ._ratelimit_info import RateLimitInfo
 
 if TYPE_CHECKING:
     from ._transport import HTTPResponse

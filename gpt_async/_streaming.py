@@ -15,6 +15,11 @@ async-generator finalizer runs its ``finally``, which closes the response, even
 while the stream object itself is still referenced. ``anext(stream)`` pulls one
 chunk and keeps the stream open. A stream dropped unread is released by a
 ``weakref.finalize`` that never touches a closed loop.
+
+A stream may carry an end hook (the rate limiter's settlement), run once on
+whichever close path comes first: its end, ``aclose()`` (which awaits what the
+hook returns), or a synchronous close (``close_now()``, a loop left early, the
+finalizer), which cannot await and closes what the hook returns instead.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import anyio
@@ -56,21 +61,26 @@ __all__ = ["AsyncStream"]
 
 T = TypeVar("T")
 _BODY_LIMIT = 64 * 1024
+#: Called once with every chunk when the stream ends or closes; what it returns is awaited.
+EndHook = Callable[[list[Any]], Coroutine[Any, Any, None] | None]
 
 
 class _Held:
-    """What a stream must release if it is dropped unread: its opener or its response.
+    """What a stream must release if it is dropped unread: its opener or response, its end hook.
 
-    Kept apart from the stream so that the stream's finalizer can hold it without
-    keeping the stream alive.
+    The hook gets ``chunks``, the very list the stream appends to. Kept apart from
+    the stream so that the stream's finalizer can hold it without keeping the
+    stream alive.
     """
 
-    __slots__ = ("loop", "opener", "response")
+    __slots__ = ("chunks", "loop", "on_end", "opener", "response")
 
     def __init__(self, opener: Awaitable[Any] | None) -> None:
         self.opener = opener
         self.response: HTTPResponse | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.on_end: EndHook | None = None
+        self.chunks: list[Any] = []
 
     def hold(self, response: HTTPResponse) -> None:
         self.response = response
@@ -86,14 +96,32 @@ class _Held:
         if response is not None:
             response.close()
 
+    def end(self) -> Coroutine[Any, Any, None] | None:
+        """Run the end hook once; returns what is left to await, if anything."""
+        on_end, self.on_end = self.on_end, None
+        return on_end(self.chunks) if on_end is not None else None
+
+    def abandon(self) -> None:
+        """Close and run the end hook at once, where nothing can be awaited."""
+        self.close()
+        pending = self.end()
+        if pending is not None:
+            pending.close()  # e.g. a Redis settlement: its lease expires there instead
+
     def release(self) -> None:
         """The finalizer: any thread, any time, even at interpreter exit."""
         loop = self.loop
-        if self.response is None or loop is None or _running_loop() is loop:
-            self.close()
-        elif not loop.is_closed():  # a closed loop took its sockets with it
-            with contextlib.suppress(RuntimeError):  # it closed just now
-                loop.call_soon_threadsafe(self.close)
+        idle = self.response is None and self.on_end is None
+        if idle or loop is None or _running_loop() is loop:
+            self.abandon()
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed, maybe just now
+            if not loop.is_closed():
+                # The response and the hook (a limiter's slot) belong to the loop's thread.
+                loop.call_soon_threadsafe(self.abandon)
+                return
+        self.response = None  # a closed loop took its sockets with it; nothing runs there now
+        self.abandon()
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -134,7 +162,7 @@ class AsyncStream(Generic[T]):
         self._decoder = SSEDecoder()
         self._batch: list[T] = []
         self._pos = 0
-        self.chunks: list[T] = []
+        self.chunks: list[T] = self._held.chunks  # shared: the finalizer's hook reads it
         self._done = False
         self._closed = False
         self._deadline: float | None = None
@@ -165,7 +193,17 @@ class AsyncStream(Generic[T]):
             self.response = stream_response(held, self)
             self._held.hold(self.response)
             self._deadline = connected._deadline
+            self._held.on_end, connected._held.on_end = connected._held.on_end, None
         return self.response
+
+    @property
+    def _on_end(self) -> EndHook | None:
+        """The end hook (the rate limiter's settlement), run once on the first close path."""
+        return self._held.on_end
+
+    @_on_end.setter
+    def _on_end(self, hook: EndHook | None) -> None:
+        self._held.on_end = hook
 
     # ------------------------------------------------------------------ iteration
 
@@ -207,6 +245,8 @@ class AsyncStream(Generic[T]):
                 if not data:
                     raise IncompleteStreamError("the stream ended without data: [DONE]")
                 chunks = self._decode(self._decoder.feed(data))
+                if self._held.on_end is not None:
+                    await self._end_if_done()
                 if chunks or self._done:
                     return chunks
         except BaseException:
@@ -245,7 +285,7 @@ class AsyncStream(Generic[T]):
                     exc.message, path=exc.path, body=data[:_BODY_LIMIT]
                 ) from None
             chunks.append(chunk)
-        self.chunks += chunks
+        self.chunks.extend(chunks)
         return chunks
 
     def _finish(self) -> None:
@@ -260,13 +300,29 @@ class AsyncStream(Generic[T]):
         return self._closed
 
     def close_now(self) -> None:
-        """Close the HTTP response at once, on the event loop's thread; idempotent."""
+        """Close the HTTP response at once, on the event loop's thread; idempotent.
+
+        The end hook runs at once too: a rate limiter settles in-process, but a
+        Redis settlement needs an await, so its lease expires instead (prefer
+        :meth:`aclose` where you can await).
+        """
         self._closed = True
-        self._held.close()
+        self._held.abandon()
 
     async def aclose(self) -> None:
         """Close the HTTP response; a stream not read to its end drops its connection."""
-        self.close_now()
+        self._closed = True
+        self._held.close()
+        await self._ended()
+
+    async def _end_if_done(self) -> None:
+        if self._done:  # read to its end: settle now, not when the stream is dropped
+            await self._ended()
+
+    async def _ended(self) -> None:
+        pending = self._held.end()
+        if pending is not None:
+            await pending
 
     async def __aenter__(self) -> Self:
         try:

@@ -15,12 +15,13 @@ from aiohttp import web
 from gpt_async.testing._chat import add_chat_routes
 from gpt_async.testing._core import DefaultHandler, Part, RecordedRequest, ServerCore
 from gpt_async.testing._model_list import add_model_routes
+from gpt_async.testing._ratelimit import RateLimitEnforcer, RateLimits, add_rate_limit_headers
 from gpt_async.testing._script import ScriptItem
 
 __all__ = ["PARTS", "ServerBase"]
 
 #: The parts every fake server is made of, in routing order; add new ones here.
-PARTS: Final[tuple[Part, ...]] = (add_chat_routes, add_model_routes)
+PARTS: Final[tuple[Part, ...]] = (add_chat_routes, add_model_routes, add_rate_limit_headers)
 
 
 class ServerBase:
@@ -35,6 +36,7 @@ class ServerBase:
         clock: Callable[[], int] | None = None,
         record: bool = True,
         shutdown_timeout: float = 0.5,
+        rate_limits: RateLimits | None = None,
     ) -> None:
         """Configures the server; starting it binds the port.
 
@@ -49,12 +51,16 @@ class ServerBase:
             record: Keep every request in `requests`; turn off for load tests.
             shutdown_timeout: Seconds closing lets in-flight handlers finish
                 before cancelling them.
+            rate_limits: Requests and tokens per window to enforce, with
+                ``x-ratelimit-*`` headers and 429s (see `RateLimits`).
         """
         self.host = host
         self._requested_port = port
         self._port: int | None = None
         self._shutdown_timeout = shutdown_timeout
         self._core = ServerCore(api_key=api_key, clock=clock, record=record)
+        if rate_limits is not None:
+            self._core.rate_limiter = RateLimitEnforcer(rate_limits)
         self._runner: web.AppRunner | None = None
 
     def __repr__(self) -> str:
@@ -66,6 +72,11 @@ class ServerBase:
     def requests(self) -> list[RecordedRequest]:
         """The recorded requests, oldest first."""
         return self._core.requests
+
+    @property
+    def rate_limiter(self) -> RateLimitEnforcer | None:
+        """The live budgets when ``rate_limits`` was given (``.accepted``, ``.refused``)."""
+        return self._core.rate_limiter
 
     @property
     def models(self) -> list[dict[str, Any]]:

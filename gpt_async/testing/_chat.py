@@ -15,6 +15,7 @@ from aiohttp import web
 
 from gpt_async.testing._core import ServerCore
 from gpt_async.testing._echo import echo_reply
+from gpt_async.testing._ratelimit import admit
 from gpt_async.testing._script import Reply, ScriptItem
 from gpt_async.testing._validation import validate
 
@@ -41,6 +42,9 @@ async def _chat(core: ServerCore, request: web.Request) -> web.StreamResponse:
     received = await core.receive(request)
     if not core.authorized(request):
         return await core.unauthorized(request)
+    refused = admit(core.rate_limiter, request, received.data)
+    if refused is not None:
+        return await core.respond(request, refused)
     deployment = request.match_info.get("deployment")
     if deployment is not None and "api-version" not in request.query:
         return await core.respond(request, _NO_API_VERSION)

@@ -24,6 +24,7 @@ import attrs
 from aiohttp import web
 from multidict import CIMultiDictProxy
 
+from gpt_async.testing._ratelimit import RateLimitEnforcer
 from gpt_async.testing._script import REQUEST_ID_KEY, Reply, ScriptItem
 
 __all__ = [
@@ -112,6 +113,8 @@ class ServerCore:
         self._record = record
         self._seq = itertools.count(1)
         self._disconnect_event: anyio.Event | None = None
+        #: The budgets the chat part enforces, when the server has ``rate_limits``.
+        self.rate_limiter: RateLimitEnforcer | None = None
 
     def make_app(self, parts: Iterable[Part]) -> web.Application:
         """The application: every part's routes, then the 404 for the rest."""

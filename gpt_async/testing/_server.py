@@ -17,6 +17,7 @@ from collections.abc import Callable
 from types import TracebackType
 
 from gpt_async.testing._base import ServerBase
+from gpt_async.testing._ratelimit import RateLimits
 from gpt_async.testing._threaded import ThreadedFakeOpenAIServer
 
 __all__ = ["FakeOpenAIServer"]
@@ -34,7 +35,9 @@ class FakeOpenAIServer(ServerBase):
     answered by the default handler: the echo of ``gpt_async.testing._echo``.
 
     The arguments are those of `ServerBase`: ``host``, ``port`` (0: a free one),
-    ``api_key``, ``clock``, ``record`` and ``shutdown_timeout``.
+    ``api_key``, ``clock``, ``record``, ``shutdown_timeout`` and ``rate_limits``
+    (requests and tokens per window, enforced with ``x-ratelimit-*`` headers and
+    429s; the live budgets are then `rate_limiter`).
 
     Example::
 
@@ -54,6 +57,7 @@ class FakeOpenAIServer(ServerBase):
         clock: Callable[[], int] | None = None,
         record: bool = True,
         shutdown_timeout: float = 0.5,
+        rate_limits: RateLimits | None = None,
     ) -> ThreadedFakeOpenAIServer:
         """Returns the same server to run on its own loop in a daemon thread.
 
@@ -67,6 +71,7 @@ class FakeOpenAIServer(ServerBase):
             clock=clock,
             record=record,
             shutdown_timeout=shutdown_timeout,
+            rate_limits=rate_limits,
         )
 
     def reset(self) -> None:

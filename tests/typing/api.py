@@ -78,6 +78,19 @@ def sync_api() -> None:
     print(config, gpt_async.to_dict(completion))
 
 
+async def rate_limited_api() -> None:
+    limiter = gpt_async.RateLimiter(
+        requests_per_minute=500, tokens_per_minute=200_000, redis="redis://127.0.0.1:6379/0"
+    )
+    async with AsyncGpt(rate_limiter=limiter) as client:
+        await client.chat.completions.create(model="m", messages=[])
+    with Gpt(rate_limiter=limiter) as sync_client:
+        sync_client.chat.completions.create(model="m", messages=[])
+    assert_type(limiter.estimate({"messages": []}), int)
+    assert_type(limiter.shared, bool)
+    await limiter.aclose()
+
+
 async def raw_and_options_api(client: AsyncGpt, sync: Gpt) -> None:
     raw = await client.chat.completions.with_raw_response.create(model="m", messages=[])
     assert_type(raw, gpt_async.APIResponse[components.ChatCompletion])
