@@ -9,6 +9,7 @@ parsed :class:`~gpt_async.models.components.ChatCompletion` or an
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import os
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
     from ._params import CompletionCreateParams, ParseParams, RunToolsParams
     from ._parse import AsyncParseStream, ParsedChatCompletion
     from ._tools import FunctionTool, ToolRunResult, ToolStep
+    from ._tracing import Telemetry
 
 __all__ = ["AsyncChat", "AsyncCompletions", "AsyncGpt", "Hooks"]
 
@@ -131,6 +133,13 @@ class AsyncGpt:
         ssl_context: TLS settings; verification is on by default.
         api_key_header: ``"authorization"`` sends ``Authorization: Bearer <key>``;
             ``"api-key"`` sends ``api-key: <key>`` (Azure OpenAI).
+        tracing: OpenTelemetry GenAI spans and metrics per call, when
+            ``opentelemetry-api`` is installed; ``False`` switches them off.
+        tracer_provider: The tracer provider for the spans; default: the global one.
+        meter_provider: The meter provider for the metrics; default: the global one.
+        capture_content: Record messages and completions on the span; default:
+            ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true``.
+        propagate_trace_context: Send the current trace context as ``traceparent``.
     """
 
     def __init__(
@@ -152,6 +161,11 @@ class AsyncGpt:
         session: aiohttp.ClientSession | None = None,
         ssl_context: ssl.SSLContext | None = None,
         api_key_header: Literal["authorization", "api-key"] = "authorization",
+        tracing: bool = True,
+        tracer_provider: Any = None,
+        meter_provider: Any = None,
+        capture_content: bool | None = None,
+        propagate_trace_context: bool = True,
     ) -> None:
         key = api_key_auth if api_key_auth is not None else api_key
         if not callable(key):
@@ -162,6 +176,9 @@ class AsyncGpt:
             ("limits", limits, Limits),
             ("default_headers", default_headers, Mapping),
             ("default_query", default_query, Mapping),
+            ("tracing", tracing, bool),
+            ("capture_content", capture_content, bool),
+            ("propagate_trace_context", propagate_trace_context, bool),
         ):
             check_option(value, cls, option)
         self._api_key: ApiKey | None = key if callable(key) else resolve_api_key(key)
@@ -178,6 +195,15 @@ class AsyncGpt:
         if transport is None:
             transport = AiohttpTransport(limits=limits, session=session, ssl_context=ssl_context)
         self._transport = transport
+        self._tracing = _telemetry(
+            tracing,
+            server_url=self.server_url,
+            provider_name="azure.ai.openai" if api_key_header == "api-key" else "openai",
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
+            capture_content=capture_content,
+            propagate=propagate_trace_context,
+        )
         self._closed = False
         self.chat = AsyncChat(self)
 
@@ -296,6 +322,14 @@ class AsyncGpt:
             params={**self._query, **options.query} if options.query else self._query,
             json=body,
         )
+        if self._tracing is not None:
+            return await self._tracing.call(self._timed, request, options, stream)
+        return await self._timed(request, options, stream)
+
+    async def _timed(
+        self, request: HTTPRequest, options: _CallOptions, stream: bool
+    ) -> tuple[HTTPResponse, ChatCompletion | AsyncStream[ChatCompletionChunk]]:
+        """Run the attempts within the call's total deadline, if it has one."""
         timeout = options.timeout or self.timeout
         if timeout.total is None:
             return await self._attempts(
@@ -331,6 +365,8 @@ class AsyncGpt:
                 delay = _retry_delay(budget, exc)
                 if delay is None:
                     raise
+                if self._tracing is not None:
+                    self._tracing.retried(exc, delay)
                 logger.debug("retrying in %.3f s after: %s", delay, exc)
                 await anyio.sleep(delay)
 
@@ -366,6 +402,24 @@ def _retry_delay(budget: RetryBudget, exc: GptAsyncError) -> float | None:
     if not isinstance(exc, APIConnectionError):
         return None  # a bad body or bad input: the same request would fail the same way
     return budget.next_delay(None, None)
+
+
+@functools.cache
+def _tracing_module() -> Any:
+    """``gpt_async._tracing``, or ``None`` without opentelemetry-api (looked for once)."""
+    try:
+        from . import _tracing  # noqa: PLC0415 - OpenTelemetry loads only when used
+    except ImportError as exc:
+        if exc.name is None or not exc.name.startswith("opentelemetry"):
+            raise
+        return None
+    return _tracing
+
+
+def _telemetry(enabled: bool, **options: Any) -> Telemetry | None:
+    """The client's tracing, or ``None`` when it is off or OpenTelemetry is missing."""
+    module = _tracing_module() if enabled else None
+    return None if module is None else module.Telemetry(**options)
 
 
 def _retry_config(config: RetryConfig | None, max_retries: int | None) -> RetryConfig:

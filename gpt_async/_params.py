@@ -126,3 +126,8 @@ class ClientOptions(TypedDict, total=False):
     session: aiohttp.ClientSession | None
     ssl_context: ssl.SSLContext | None
     api_key_header: Literal["authorization", "api-key"]
+    tracing: bool
+    tracer_provider: Any
+    meter_provider: Any
+    capture_content: bool | None
+    propagate_trace_context: bool

@@ -14,7 +14,7 @@ response at once, which drops the connection so the server sees the client go.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Generator
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import anyio
 
@@ -74,6 +74,7 @@ class AsyncStream(Generic[T]):
         self._done = False
         self._closed = False
         self._deadline: float | None = None
+        self._observer: _Observer | None = None
 
     @classmethod
     def from_response(cls, response: HTTPResponse, chunk_cls: type[T]) -> AsyncStream[T]:
@@ -97,7 +98,15 @@ class AsyncStream(Generic[T]):
             _response, connected = await opener
             self.response = connected.response
             self._deadline = connected._deadline
+            if connected._observer is not None:  # the call's span follows this stream now
+                self._watch(connected._observer)
+                connected._observer = None
         return self.response
+
+    def _watch(self, observer: _Observer) -> None:
+        """Report each batch of chunks and the stream's end to ``observer`` (its span)."""
+        self._observer = observer
+        observer.bind(self)
 
     # ------------------------------------------------------------------ iteration
 
@@ -132,7 +141,9 @@ class AsyncStream(Generic[T]):
                 chunks = self._decode(self._decoder.feed(data))
                 if chunks or self._done:
                     return chunks
-        except BaseException:
+        except BaseException as exc:
+            if self._observer is not None:
+                self._observer.end(exc)
             await self.aclose()
             raise
 
@@ -169,6 +180,8 @@ class AsyncStream(Generic[T]):
                 ) from None
             chunks.append(chunk)
         self.chunks += chunks
+        if self._observer is not None:
+            self._observer.observe(chunks, done=self._done)
         return chunks
 
     def _finish(self) -> None:
@@ -183,6 +196,8 @@ class AsyncStream(Generic[T]):
         if self._closed:
             return
         self._closed = True
+        if self._observer is not None:
+            self._observer.end()
         if self.response is not None:
             self.response.close()
         elif self._opener is not None:
@@ -220,6 +235,16 @@ class AsyncStream(Generic[T]):
         while await self._next_batch():
             pass
         return fold_chunks(self.chunks)  # type: ignore[arg-type]
+
+
+class _Observer(Protocol):
+    """What watches a stream from the side: the tracer's record of the call."""
+
+    def bind(self, stream: AsyncStream[Any]) -> None: ...
+
+    def observe(self, chunks: list[Any], *, done: bool) -> None: ...
+
+    def end(self, error: BaseException | None = None) -> None: ...
 
 
 def _stream_error(data: str, response: HTTPResponse | None) -> SDKError:
