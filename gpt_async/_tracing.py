@@ -71,10 +71,11 @@ _NUMBERS: Final = (
 _OUTPUT_TYPES: Final = {"text": "text", "json_object": "json", "json_schema": "json"}
 _CALL: ContextVar[_Call | None] = ContextVar("gpt_async_tracing_call", default=None)
 
-try:  # the API's "nothing configured" providers, to skip all work when there is no SDK
-    from opentelemetry.metrics._internal import _ProxyMeterProvider
-except ImportError:  # pragma: no cover - a future API moved it: always record metrics
-    _ProxyMeterProvider = ()  # type: ignore[assignment,misc]
+try:  # where the API keeps the global meter provider (None until one is set)
+    from opentelemetry.metrics import _internal as _metrics_state
+except ImportError:  # pragma: no cover - a future API moved it: always take the SDK path
+    _metrics_state = None  # type: ignore[assignment]
+_PROVIDER_VARIABLES: Final = ("OTEL_PYTHON_TRACER_PROVIDER", "OTEL_PYTHON_METER_PROVIDER")
 
 
 def capture_from_env() -> bool:
@@ -111,7 +112,12 @@ class Telemetry:
         capture_content: bool | None = None,
         propagate: bool = True,
     ) -> None:
-        self._explicit = tracer_provider is not None or meter_provider is not None
+        # An explicit provider, or one the API loads from the environment, means an SDK.
+        self._explicit = (
+            tracer_provider is not None
+            or meter_provider is not None
+            or any(name in os.environ for name in _PROVIDER_VARIABLES)
+        )
         self._tracer_provider = tracer_provider
         self._meter_provider = meter_provider
         self.capture_content = capture_from_env() if capture_content is None else capture_content
@@ -157,8 +163,8 @@ class Telemetry:
     ) -> tuple[H, Result]:
         """Run ``send(request, *args)`` inside a chat span; a stream's span goes to the stream."""
         if not self._ready():
-            if self.propagate:
-                propagate.inject(request.headers)  # an incoming trace still flows on
+            if self.propagate and otel_context.get_current():  # empty: nothing to forward
+                propagate.inject(request.headers)  # an incoming trace or baggage flows on
             return await send(request, *args)
         call = _Call(self, request.json)
         token = otel_context.attach(trace.set_span_in_context(call.span))
@@ -193,8 +199,15 @@ class Telemetry:
 
 
 def _no_sdk() -> bool:
-    return isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider) and isinstance(
-        metrics.get_meter_provider(), _ProxyMeterProvider
+    """Whether no global tracer or meter provider was set, read without calling the API.
+
+    ``get_tracer_provider()`` costs an ``os.environ`` miss (a raised KeyError) per
+    call; this is the per-request check of the API-without-SDK case, so it reads the
+    API's globals instead. Should they ever move, the answer is "an SDK may be there".
+    """
+    return (
+        getattr(trace, "_TRACER_PROVIDER", trace) is None
+        and getattr(_metrics_state, "_METER_PROVIDER", trace) is None
     )
 
 
