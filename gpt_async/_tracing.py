@@ -241,21 +241,24 @@ class _Call:
         self._ended = False
         self._done = False
         self._first_chunk: float | None = None
-        self._stream: _StreamState | None = None
+        self._chunks: list[ChatCompletionChunk] | None = None  # a stream's, so far
         self._finalizer: weakref.finalize[Any, Any] | None = None
 
     # ------------------------------------------------------------------ plain calls
 
     def completed(self, completion: ChatCompletion) -> None:
         """Record a parsed completion and end the span."""
+        self._record(completion)
+        self._done = True
+        self.end()
+
+    def _record(self, completion: ChatCompletion) -> None:
         self._response(completion.id, completion.model, completion.service_tier,
                        completion.system_fingerprint)  # fmt: skip
         self._finish_reasons([str(c.finish_reason) for c in completion.choices if c.finish_reason])
         self._usage(completion.usage)
-        if self._telemetry.capture_content:
+        if self._telemetry.capture_content and completion.choices:
             self.span.set_attribute("gen_ai.output.messages", _dumps(_output(completion)))
-        self._done = True
-        self.end()
 
     def retried(self, exc: BaseException, delay: float) -> None:
         """Add a retry event: which attempt failed, why, and the wait before the next."""
@@ -275,19 +278,19 @@ class _Call:
         """Follow ``stream``: end the span if it is collected before it ends."""
         if self._finalizer is not None:
             self._finalizer.detach()
-        if self._stream is None:
-            self._stream = _StreamState(self._telemetry.capture_content)
+        if self._chunks is None:
+            self._chunks = []
             self.span.set_attribute("gen_ai.request.stream", True)
         self._finalizer = weakref.finalize(stream, self._collected)
         self._finalizer.atexit = False
 
     def observe(self, chunks: list[ChatCompletionChunk], *, done: bool) -> None:
         """Take a batch of chunks; ``done`` means ``[DONE]`` arrived (the span ends)."""
-        if self._ended or self._stream is None:
+        if self._ended or self._chunks is None:
             return
         if chunks and self._first_chunk is None:
             self._first_chunk = time.perf_counter() - self._started
-        self._stream.add(chunks)
+        self._chunks += chunks
         if done:
             self._done = True
             self.end()
@@ -305,8 +308,8 @@ class _Call:
         self._ended = True
         if self._finalizer is not None:
             self._finalizer.detach()
-        if self._stream is not None:
-            self._stream.record(self)
+        if self._chunks is not None:  # what the stream got, as far as it went
+            self._record(fold_chunks(self._chunks))
         if self._retries:
             self.span.set_attribute("http.request.resend_count", self._retries)
         if self._first_chunk is not None:
@@ -316,7 +319,7 @@ class _Call:
             self.span.set_attribute("error.type", kind)
             self.span.set_status(Status(StatusCode.ERROR, _describe(error)))
             self.metric_attributes["error.type"] = kind
-        elif self._stream is not None and not self._done:
+        elif self._chunks is not None and not self._done:
             self.span.set_attribute("gpt_async.stream.closed_early", True)
         self._record_metrics()
         self.span.end()
@@ -352,42 +355,6 @@ class _Call:
         attributes = _without_error(self.metric_attributes)
         for kind, count in (("input", usage.prompt_tokens), ("output", usage.completion_tokens)):
             self._telemetry.tokens.record(count, {**attributes, "gen_ai.token.type": kind})
-
-
-class _StreamState:
-    """What a stream has told so far: response fields, finish reasons, usage, chunks."""
-
-    def __init__(self, keep_chunks: bool) -> None:
-        self.id = ""
-        self.model = ""
-        self.tier: object = None
-        self.fingerprint: str | None = None
-        self.finish: dict[int, str] = {}
-        self.usage: CompletionUsage | None = None
-        self.chunks: list[ChatCompletionChunk] | None = [] if keep_chunks else None
-
-    def add(self, chunks: list[ChatCompletionChunk]) -> None:
-        for chunk in chunks:
-            self.id = self.id or chunk.id
-            self.model = self.model or chunk.model
-            self.tier = chunk.service_tier or self.tier
-            self.fingerprint = chunk.system_fingerprint or self.fingerprint
-            if chunk.usage is not None:
-                self.usage = chunk.usage
-            for choice in chunk.choices:
-                if choice.finish_reason:
-                    self.finish[choice.index] = str(choice.finish_reason)
-        if self.chunks is not None:
-            self.chunks += chunks
-
-    def record(self, call: _Call) -> None:
-        """Put what the stream got as far as it went on the call's span."""
-        call._response(self.id, self.model, self.tier, self.fingerprint)
-        call._finish_reasons([self.finish[i] for i in sorted(self.finish)])
-        call._usage(self.usage)
-        if self.chunks:
-            output = _output(fold_chunks(self.chunks))
-            call.span.set_attribute("gen_ai.output.messages", _dumps(output))
 
 
 # ---------------------------------------------------------------------- attributes
