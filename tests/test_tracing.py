@@ -695,6 +695,46 @@ def test_sync_retry_and_stream_to_done(thread_server: ThreadedFakeOpenAIServer, 
     assert span.attributes["gen_ai.response.time_to_first_chunk"] > 0
 
 
+def test_sync_tool_call_and_timeout(thread_server: ThreadedFakeOpenAIServer, otel: Otel) -> None:
+    """Through ``Gpt``: a tool call finishes with ``tool_calls``; a read timeout is ``timeout``."""
+    tools = [{"type": "function", "function": {"name": "lookup", "parameters": {}}}]
+    thread_server.enqueue(Reply(json=_tool_call_completion()), Fault.delay_headers(2.0))
+    with sync_client(thread_server, otel, max_retries=0) as client:
+        client.chat.completions.create(model=MODEL, messages=USER, tools=tools)
+        with pytest.raises(APITimeoutError):
+            client.chat.completions.create(model=MODEL, messages=USER, timeout=0.2)
+    tool, timed_out = otel.spans()
+    assert_has(tool.attributes, {**base_attributes(thread_server),
+                                 "gen_ai.response.finish_reasons": ("tool_calls",)})  # fmt: skip
+    assert timed_out.status.status_code is StatusCode.ERROR
+    assert timed_out.attributes["error.type"] == "timeout"
+
+
+def test_sync_ctrl_c_ends_the_span_as_cancelled(interrupt: Any) -> None:
+    """Ctrl-C during a sync call cancels it in the portal; its span ends once, ``cancelled``."""
+    code = f"""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    import gpt_async
+    from gpt_async.testing import Fault, ThreadedFakeOpenAIServer
+    exporter, provider = InMemorySpanExporter(), TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    with ThreadedFakeOpenAIServer() as srv:
+        srv.enqueue(Fault.delay_headers(30))
+        client = gpt_async.Gpt(api_key="k", server_url=srv.url, tracer_provider=provider)
+        print("ready", flush=True)
+        try:
+            client.chat.completions.create(model="m", messages={USER!r})
+        except KeyboardInterrupt:
+            srv.wait_for_disconnects(1, timeout=5)
+        client.close()
+    print([s.attributes["error.type"] for s in exporter.get_finished_spans()])
+    """
+    out = interrupt(code, "ready", settle=0.5)
+    assert out.strip() == "['cancelled']"
+
+
 # ---------------------------------------------------------------------- processes
 
 
