@@ -242,6 +242,8 @@ class _Call:
         self._done = False
         self._first_chunk: float | None = None
         self._chunks: list[ChatCompletionChunk] | None = None  # a stream's, so far
+        # Set in one call at the end: each SDK set_attribute takes the span's lock.
+        self._late: dict[str, Any] = {}
         self._finalizer: weakref.finalize[Any, Any] | None = None
 
     # ------------------------------------------------------------------ plain calls
@@ -258,7 +260,7 @@ class _Call:
         self._finish_reasons([str(c.finish_reason) for c in completion.choices if c.finish_reason])
         self._usage(completion.usage)
         if self._telemetry.capture_content and completion.choices:
-            self.span.set_attribute("gen_ai.output.messages", _dumps(_output(completion)))
+            self._late["gen_ai.output.messages"] = _dumps(_output(completion))
 
     def retried(self, exc: BaseException, delay: float) -> None:
         """Add a retry event: which attempt failed, why, and the wait before the next."""
@@ -280,7 +282,6 @@ class _Call:
             self._finalizer.detach()
         if self._chunks is None:
             self._chunks = []
-            self.span.set_attribute("gen_ai.request.stream", True)
         self._finalizer = weakref.finalize(stream, self._collected)
         self._finalizer.atexit = False
 
@@ -296,7 +297,7 @@ class _Call:
             self.end()
 
     def _collected(self) -> None:
-        self.span.set_attribute("gpt_async.stream.abandoned", True)
+        self._late["gpt_async.stream.abandoned"] = True
         self.end()
 
     # ------------------------------------------------------------------ the end
@@ -311,17 +312,18 @@ class _Call:
         if self._chunks is not None:  # what the stream got, as far as it went
             self._record(fold_chunks(self._chunks))
         if self._retries:
-            self.span.set_attribute("http.request.resend_count", self._retries)
+            self._late["http.request.resend_count"] = self._retries
         if self._first_chunk is not None:
-            self.span.set_attribute("gen_ai.response.time_to_first_chunk", self._first_chunk)
+            self._late["gen_ai.response.time_to_first_chunk"] = self._first_chunk
         if error is not None:
             kind = error_type(error)
-            self.span.set_attribute("error.type", kind)
+            self._late["error.type"] = kind
             self.span.set_status(Status(StatusCode.ERROR, _describe(error)))
             self.metric_attributes["error.type"] = kind
         elif self._chunks is not None and not self._done:
-            self.span.set_attribute("gpt_async.stream.closed_early", True)
+            self._late["gpt_async.stream.closed_early"] = True
         self._record_metrics()
+        self.span.set_attributes(self._late)
         self.span.end()
 
     def _record_metrics(self) -> None:
@@ -342,16 +344,16 @@ class _Call:
             self.metric_attributes["openai.response.service_tier"] = str(tier)
         if fingerprint:
             attributes["openai.response.system_fingerprint"] = fingerprint
-        self.span.set_attributes(attributes)
+        self._late.update(attributes)
 
     def _finish_reasons(self, reasons: list[str]) -> None:
         if reasons:
-            self.span.set_attribute("gen_ai.response.finish_reasons", reasons)
+            self._late["gen_ai.response.finish_reasons"] = reasons
 
     def _usage(self, usage: CompletionUsage | None) -> None:
         if usage is None:
             return
-        self.span.set_attributes(_usage_attributes(usage))
+        self._late.update(_usage_attributes(usage))
         attributes = _without_error(self.metric_attributes)
         for kind, count in (("input", usage.prompt_tokens), ("output", usage.completion_tokens)):
             self._telemetry.tokens.record(count, {**attributes, "gen_ai.token.type": kind})
@@ -363,6 +365,8 @@ class _Call:
 def _request_attributes(body: Mapping[str, Any]) -> dict[str, Any]:
     """The request parameters that were set, as ``gen_ai.request.*`` and ``openai.*``."""
     attributes: dict[str, Any] = {"openai.api.type": "chat_completions"}
+    if body.get("stream") is True:
+        attributes["gen_ai.request.stream"] = True
     for field, name, cast in _NUMBERS:
         value = body.get(field)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
