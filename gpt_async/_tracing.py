@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import time
 import weakref
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CAPTURE_CONTENT_ENV", "Telemetry", "capture_from_env"]
 
+logger = logging.getLogger("gpt_async")
 H = TypeVar("H")
 Result = Union["ChatCompletion", AsyncStream[Any]]
 
@@ -303,10 +305,22 @@ class _Call:
     # ------------------------------------------------------------------ the end
 
     def end(self, error: BaseException | None = None) -> None:
-        """End the span and record the metrics, once; later calls do nothing."""
+        """End the span and record the metrics, once; later calls do nothing.
+
+        It runs inside the caller's ``aclose()``, iteration or a finalizer: a failure
+        here is logged and never reaches the caller, and the span ends regardless.
+        """
         if self._ended:
             return
         self._ended = True
+        try:
+            self._finish(error)
+        except Exception:
+            logger.exception("gpt_async could not record a chat span's end")
+        finally:
+            self.span.end()
+
+    def _finish(self, error: BaseException | None) -> None:
         if self._finalizer is not None:
             self._finalizer.detach()
         if self._chunks is not None:  # what the stream got, as far as it went
@@ -324,7 +338,6 @@ class _Call:
             self._late["gpt_async.stream.closed_early"] = True
         self._record_metrics()
         self.span.set_attributes(self._late)
-        self.span.end()
 
     def _record_metrics(self) -> None:
         telemetry, attributes = self._telemetry, self.metric_attributes
@@ -374,9 +387,9 @@ def _request_attributes(body: Mapping[str, Any]) -> dict[str, Any]:
     limit = body.get("max_completion_tokens", body.get("max_tokens"))
     if isinstance(limit, int):
         attributes["gen_ai.request.max_tokens"] = limit
-    stop = body.get("stop")
-    if stop:
-        stops = [stop] if isinstance(stop, str) else list(stop)
+    stop = body.get("stop")  # extra_body may have put anything in the body: check types
+    if stop and isinstance(stop, (str, list)):
+        stops = [stop] if isinstance(stop, str) else [str(s) for s in stop]
         attributes["gen_ai.request.stop_sequences"] = stops
     count = body.get("n")
     if isinstance(count, int) and count != 1:
@@ -391,7 +404,8 @@ def _request_attributes(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _output_type(body: Mapping[str, Any]) -> str | None:
-    if "audio" in (body.get("modalities") or ()):
+    modalities = body.get("modalities")
+    if isinstance(modalities, list) and "audio" in modalities:
         return "speech"
     response_format = body.get("response_format")
     if isinstance(response_format, Mapping):
@@ -517,6 +531,8 @@ def _part(part: Mapping[str, Any]) -> dict[str, Any]:
 def _tool_calls(calls: object) -> list[dict[str, Any]]:
     parts = []
     for call in calls if isinstance(calls, list) else ():
+        if not isinstance(call, Mapping):
+            continue
         function = call.get("function") or call.get("custom") or {}
         arguments = function.get("arguments", function.get("input"))
         parts.append({"type": "tool_call", "id": call.get("id"), "name": function.get("name"),
