@@ -13,6 +13,7 @@ import functools
 import inspect
 import logging
 import os
+import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
@@ -195,15 +196,17 @@ class AsyncGpt:
         if transport is None:
             transport = AiohttpTransport(limits=limits, session=session, ssl_context=ssl_context)
         self._transport = transport
-        self._tracing = _telemetry(
-            tracing,
-            server_url=self.server_url,
-            provider_name="azure.ai.openai" if api_key_header == "api-key" else "openai",
-            tracer_provider=tracer_provider,
-            meter_provider=meter_provider,
-            capture_content=capture_content,
-            propagate=propagate_trace_context,
-        )
+        self._tracing: Telemetry | None = None  # made by _start_tracing
+        self._tracing_options: dict[str, Any] | None = None
+        if tracing:
+            self._tracing_options = {
+                "server_url": self.server_url,
+                "provider_name": "azure.ai.openai" if api_key_header == "api-key" else "openai",
+                "tracer_provider": tracer_provider,
+                "meter_provider": meter_provider,
+                "capture_content": capture_content,
+                "propagate": propagate_trace_context,
+            }
         self._closed = False
         self.chat = AsyncChat(self)
 
@@ -322,9 +325,23 @@ class AsyncGpt:
             params={**self._query, **options.query} if options.query else self._query,
             json=body,
         )
-        if self._tracing is not None:
-            return await self._tracing.call(self._timed, request, options, stream)
+        tracing = self._tracing or self._start_tracing()
+        if tracing is not None:
+            return await tracing.call(self._timed, request, options, stream)
         return await self._timed(request, options, stream)
+
+    def _start_tracing(self) -> Telemetry | None:
+        """Load the tracing once OpenTelemetry is in use; until then a call costs nothing.
+
+        Nothing can be traced into (or forwarded) before some code has imported the
+        OpenTelemetry API, so a client waits for that rather than importing it itself.
+        """
+        options = self._tracing_options
+        if options is None or not _otel_in_use(options):
+            return None
+        self._tracing_options = None
+        self._tracing = _telemetry(**options)
+        return self._tracing
 
     async def _timed(
         self, request: HTTPRequest, options: _CallOptions, stream: bool
@@ -416,10 +433,24 @@ def _tracing_module() -> Any:
     return _tracing
 
 
-def _telemetry(enabled: bool, **options: Any) -> Telemetry | None:
-    """The client's tracing, or ``None`` when it is off or OpenTelemetry is missing."""
-    module = _tracing_module() if enabled else None
+def _telemetry(**options: Any) -> Telemetry | None:
+    """The client's tracing, or ``None`` when opentelemetry-api is not installed."""
+    module = _tracing_module()
     return None if module is None else module.Telemetry(**options)
+
+
+def _otel_in_use(options: Mapping[str, Any]) -> bool:
+    """Whether the app uses OpenTelemetry: providers given, or its API imported by anyone.
+
+    (Auto-instrumentation and SDK set-up import ``opentelemetry.trace`` first.)
+    """
+    modules = sys.modules
+    return (
+        "opentelemetry.trace" in modules
+        or "opentelemetry.metrics" in modules
+        or options["tracer_provider"] is not None
+        or options["meter_provider"] is not None
+    )
 
 
 def _retry_config(config: RetryConfig | None, max_retries: int | None) -> RetryConfig:

@@ -483,11 +483,10 @@ async def test_abandoned_stream_ends_its_span_at_collection(
     server.enqueue(StreamReply.of_content(["a", "b", "c"], delay_between=0.2))
     async with client_for(server, otel) as client:
         stream = await client.chat.completions.create(model=MODEL, messages=USER, stream=True)
-        async for _chunk in stream:
-            break
+        await stream.__anext__()  # one chunk, and the stream stays open
         response = stream.response
         assert otel.spans() == []
-        del stream, _chunk
+        del stream
         gc.collect()
         assert len(otel.spans()) == 1
         assert response is not None
@@ -773,6 +772,29 @@ def test_import_loads_no_opentelemetry() -> None:
         print(sorted(m for m in sys.modules if m.startswith("opentelemetry")))
     """)
     assert out.strip() == "[]"
+
+
+def test_otel_loads_only_once_the_app_uses_it(thread_server: ThreadedFakeOpenAIServer) -> None:
+    """Calls import no OpenTelemetry until the app does; once it sets an SDK up, calls trace."""
+    out = _run(f"""
+        import sys
+        import gpt_async
+        user = [{{"role": "user", "content": "a"}}]
+        client = gpt_async.Gpt(api_key={KEY!r}, server_url={thread_server.url!r})
+        client.chat.completions.create(model="m", messages=user)
+        print(any(m.startswith("opentelemetry") for m in sys.modules))
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+        exporter, provider = InMemorySpanExporter(), TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        trace.set_tracer_provider(provider)
+        with client:
+            client.chat.completions.create(model="m", messages=user)
+        print([s.name for s in exporter.get_finished_spans()])
+    """)
+    assert out.split("\n")[:2] == ["False", "['chat m']"]
 
 
 def test_without_opentelemetry_calls_work_untraced(thread_server: ThreadedFakeOpenAIServer) -> None:
