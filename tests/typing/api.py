@@ -63,3 +63,9 @@ def sync_api() -> None:
         print(status, request_id)
     config = gpt_async.RetryConfig(max_retries=3, backoff_scale=0)
     print(config, gpt_async.to_dict(completion))
+
+
+def tracing_options() -> None:
+    # The tracing keywords type-check on both clients (Gpt through ClientOptions).
+    gpt_async.AsyncGpt(tracing=False, capture_content=True, propagate_trace_context=False)
+    Gpt(tracing=True, tracer_provider=None, meter_provider=None, capture_content=None)
