@@ -24,6 +24,7 @@ TEST_DEPS = [
     "uvicorn>=0.29",
     "selenium>=4.11",
     "opentelemetry-sdk>=1.27",
+    "coverage[toml]>=7.4",
 ]
 LINT_DEPS = ["ruff>=0.6"]
 TYPE_DEPS = [
@@ -37,15 +38,24 @@ TYPE_DEPS = [
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Run the test suite (with orjson, then the JSON paths again with the stdlib)."""
+    """Run the test suite under branch coverage, with a floor (pyproject's ``fail_under``).
+
+    With orjson, then the JSON paths again with the stdlib; ``nox -s tests -- ARGS``
+    runs ``pytest ARGS`` alone, without coverage.
+    """
     session.install("-e", ".[speed]", *TEST_DEPS)
-    session.run("pytest", *session.posargs)
-    if not session.posargs:
-        session.run("pip", "uninstall", "-y", "orjson", silent=True)
-        try:
-            session.run("pytest", "-q", "tests/test_converter.py", "tests/test_models_spec.py")
-        finally:
-            session.install("orjson>=3.9", silent=True)
+    if session.posargs:
+        session.run("pytest", *session.posargs)
+        return
+    session.run("coverage", "erase")
+    session.run("coverage", "run", "-m", "pytest")
+    session.run("pip", "uninstall", "-y", "orjson", silent=True)
+    try:
+        json_paths = ("tests/test_converter.py", "tests/test_models_spec.py")
+        session.run("coverage", "run", "--append", "-m", "pytest", "-q", *json_paths)
+    finally:
+        session.install("orjson>=3.9", silent=True)
+    session.run("coverage", "report")
 
 
 @nox.session

@@ -43,6 +43,7 @@ from ._exceptions import (
     UnprocessableEntityError,
 )
 from ._ratelimit import RateLimitInfo
+from ._response import APIResponse
 from ._retry import RetryConfig
 from ._streaming import AsyncStream
 from ._transport import AiohttpTransport, AsyncTransport, HTTPRequest, HTTPResponse
@@ -96,6 +97,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "APIConnectionError",
     "APIError",
+    "APIResponse",
     "APIResponseValidationError",
     "APITimeoutError",
     "AiohttpTransport",

@@ -15,8 +15,9 @@ import logging
 import os
 import sys
 import time
+import warnings
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
 import anyio
 import attrs
@@ -42,30 +43,38 @@ from ._exceptions import (
     SDKError,
     status_error,
 )
+from ._log import logger
+from ._params import (
+    CLIENT,
+    CLIENT_DEFAULTS,
+    CREATE,
+    PARSE,
+    POOL_OPTIONS,
+    RUN_TOOLS,
+    TRACING_OPTIONS,
+)
+from ._response import APIResponse, AsyncCompletionsWithRawResponse
 from ._retry import RetryBudget, RetryConfig
 from ._streaming import AsyncStream
 from ._transport import USER_AGENT, AiohttpTransport, AsyncTransport, HTTPRequest, HTTPResponse
+from ._types import DEFAULT
 from .models._chunk import ChatCompletionChunk
 from .models._request import CreateChatCompletionRequest
 from .models._response import ChatCompletion
 from .models.operations import CreateChatCompletionResponse, RawResponse
 
 if TYPE_CHECKING:
-    import ssl
     from collections.abc import Sequence
     from types import TracebackType
 
-    import aiohttp
     from typing_extensions import Self, Unpack
 
-    from ._params import CompletionCreateParams, ParseParams, RunToolsParams
+    from ._params import ClientOptions, CompletionCreateParams, ParseParams, RunToolsParams
     from ._parse import AsyncParseStream, ParsedChatCompletion
     from ._tools import FunctionTool, ToolRunResult, ToolStep
     from ._tracing import Telemetry
 
-__all__ = ["AsyncChat", "AsyncCompletions", "AsyncGpt", "Hooks"]
-
-logger = logging.getLogger("gpt_async")
+__all__ = ["DEFAULT", "AsyncChat", "AsyncCompletions", "AsyncGpt", "Hooks"]
 
 ApiKey = str | Callable[[], "str | Awaitable[str]"]
 _ERROR_BODY_LIMIT = 64 * 1024
@@ -98,16 +107,6 @@ async def _run_hooks(hooks: list[Callable[..., Any]], *args: Any) -> None:
             await result
 
 
-class _Default:
-    """Marks an option the caller did not pass (``None`` is a meaningful value for some)."""
-
-    def __repr__(self) -> str:
-        return "DEFAULT"
-
-
-DEFAULT: Any = _Default()
-
-
 class AsyncGpt:
     """The asynchronous client for the Chat Completions API.
 
@@ -120,6 +119,7 @@ class AsyncGpt:
         api_key: An alias of ``api_key_auth``.
         server_url: The API's base URL; falls back to ``OPENAI_BASE_URL``, then
             ``https://api.openai.com/v1``.
+        base_url: An alias of ``server_url``.
         organization: Sent as ``OpenAI-Organization``.
         project: Sent as ``OpenAI-Project``.
         default_headers: Headers sent with every request.
@@ -143,72 +143,106 @@ class AsyncGpt:
         propagate_trace_context: Send the current trace context as ``traceparent``.
     """
 
-    def __init__(
-        self,
-        *,
-        api_key_auth: ApiKey | None = None,
-        api_key: ApiKey | None = None,
-        server_url: str | None = None,
-        organization: str | None = None,
-        project: str | None = None,
-        default_headers: Mapping[str, str] | None = None,
-        default_query: Mapping[str, str] | None = None,
-        timeout: float | Timeout | None = DEFAULT,
-        retry_config: RetryConfig | None = None,
-        max_retries: int | None = None,
-        hooks: Hooks | None = None,
-        limits: Limits | None = None,
-        transport: AsyncTransport | None = None,
-        session: aiohttp.ClientSession | None = None,
-        ssl_context: ssl.SSLContext | None = None,
-        api_key_header: Literal["authorization", "api-key"] = "authorization",
-        tracing: bool = True,
-        tracer_provider: Any = None,
-        meter_provider: Any = None,
-        capture_content: bool | None = None,
-        propagate_trace_context: bool = True,
-    ) -> None:
-        key = api_key_auth if api_key_auth is not None else api_key
+    @CLIENT.sign
+    def __init__(self, **options: Unpack[ClientOptions]) -> None:
+        CLIENT.check(options, "AsyncGpt()")
+        self._options = options
+        merged = cast("ClientOptions", {**CLIENT_DEFAULTS, **options})
+        for derive in dict.fromkeys(_DERIVED_BY.values()):
+            derive(self, merged)
+        self._closed = False
+        self._sent = False  # a client that never sent holds no connection: no warning
+        self.chat = AsyncChat(self)
+
+    def with_options(self, **options: Unpack[ClientOptions]) -> Self:
+        """A new client with these options changed, sharing this one's connection pool.
+
+        Cheap enough to call per request: only what the changed options shape is
+        derived again, and no session or pool is made (unless an option that shapes
+        the pool, such as ``limits`` or ``session``, changes). Closing the new client
+        leaves a shared pool open; closing this one closes it.
+
+        Args:
+            **options: Any constructor option.
+        """
+        CLIENT.check(options, "with_options()")
+        client = object.__new__(type(self))
+        client.__dict__.update(self.__dict__)
+        client._options = cast("ClientOptions", {**self._options, **options})
+        client._owns_transport = False
+        merged = cast("ClientOptions", {**CLIENT_DEFAULTS, **client._options})
+        for derive in dict.fromkeys(_DERIVED_BY[name] for name in options):
+            derive(client, merged)
+        client._closed = client._sent = False
+        client.chat = AsyncChat(client)
+        return client
+
+    def __copy__(self) -> Self:
+        """``copy.copy(client)``: :meth:`with_options` without changes (its own ``chat``)."""
+        return self.with_options()
+
+    # Each option shapes one part of the client; _DERIVED_BY (below the class) says which.
+
+    def _derive_key(self, o: ClientOptions) -> None:
+        key = o["api_key_auth"] if o["api_key_auth"] is not None else o["api_key"]
         if not callable(key):
             check_option(key, str, "api_key_auth")
-        for option, value, cls in (
-            ("retry_config", retry_config, RetryConfig),
-            ("hooks", hooks, Hooks),
-            ("limits", limits, Limits),
-            ("default_headers", default_headers, Mapping),
-            ("default_query", default_query, Mapping),
-            ("tracing", tracing, bool),
-            ("capture_content", capture_content, bool),
-            ("propagate_trace_context", propagate_trace_context, bool),
-        ):
-            check_option(value, cls, option)
         self._api_key: ApiKey | None = key if callable(key) else resolve_api_key(key)
         if isinstance(self._api_key, str):
             check_header_value("authorization", self._api_key, path="api_key_auth")
-        self.server_url = resolve_base_url(server_url)
+
+    def _derive_key_header(self, o: ClientOptions) -> None:
+        self._api_key_header = o["api_key_header"]
+        self._derive_tracing(o)  # the spans name the provider by it
+
+    def _derive_url(self, o: ClientOptions) -> None:
+        url = o["server_url"] if o["server_url"] is not None else o["base_url"]
+        self.server_url = resolve_base_url(url)
         self._endpoint = f"{self.server_url}/chat/completions"
-        self._api_key_header = api_key_header
-        self.timeout = Timeout() if timeout is DEFAULT else Timeout.coerce(timeout)
-        self.retry_config = _retry_config(retry_config, max_retries)
-        self.hooks = hooks or Hooks()
-        self._headers = self._static_headers(organization, project, default_headers)
-        self._query = check_query(default_query, "default_query")
-        if transport is None:
-            transport = AiohttpTransport(limits=limits, session=session, ssl_context=ssl_context)
-        self._transport = transport
-        self._tracing: Telemetry | None = None  # made by _start_tracing
+        self._derive_tracing(o)  # the spans name the server
+
+    def _derive_tracing(self, o: ClientOptions) -> None:
+        # Only the options: the tracer is made on the first call once OpenTelemetry is in
+        # use (_start_tracing), from the URL and key header the client has by then. A
+        # with_options() client that changes none of them shares its parent's tracer.
+        check_option(o["tracing"], bool, "tracing")
+        check_option(o["capture_content"], bool, "capture_content")
+        check_option(o["propagate_trace_context"], bool, "propagate_trace_context")
+        self._tracing: Telemetry | None = None
         self._tracing_options: dict[str, Any] | None = None
-        if tracing:
+        if o["tracing"]:
             self._tracing_options = {
-                "server_url": self.server_url,
-                "provider_name": "azure.ai.openai" if api_key_header == "api-key" else "openai",
-                "tracer_provider": tracer_provider,
-                "meter_provider": meter_provider,
-                "capture_content": capture_content,
-                "propagate": propagate_trace_context,
+                "tracer_provider": o["tracer_provider"],
+                "meter_provider": o["meter_provider"],
+                "capture_content": o["capture_content"],
+                "propagate": o["propagate_trace_context"],
             }
-        self._closed = False
-        self.chat = AsyncChat(self)
+
+    def _derive_headers(self, o: ClientOptions) -> None:
+        check_option(o["default_headers"], Mapping, "default_headers")
+        self._headers = self._static_headers(o["organization"], o["project"], o["default_headers"])
+
+    def _derive_query(self, o: ClientOptions) -> None:
+        check_option(o["default_query"], Mapping, "default_query")
+        self._query = check_query(o["default_query"], "default_query")
+
+    def _derive_timeout(self, o: ClientOptions) -> None:
+        self.timeout = Timeout.coerce(o["timeout"])
+
+    def _derive_retry(self, o: ClientOptions) -> None:
+        check_option(o["retry_config"], RetryConfig, "retry_config")
+        self.retry_config = _retry_config(o["retry_config"], o["max_retries"])
+
+    def _derive_hooks(self, o: ClientOptions) -> None:
+        check_option(o["hooks"], Hooks, "hooks")
+        self.hooks = o["hooks"] or Hooks()
+
+    def _derive_pool(self, o: ClientOptions) -> None:
+        check_option(o["limits"], Limits, "limits")
+        self._transport: AsyncTransport = o["transport"] or AiohttpTransport(
+            limits=o["limits"], session=o["session"], ssl_context=o["ssl_context"]
+        )
+        self._owns_transport = True
 
     @classmethod
     def azure(
@@ -272,12 +306,25 @@ class AsyncGpt:
         """Close the pooled connections. Idempotent; the client cannot be used afterwards."""
         if not self._closed:
             self._closed = True
-            await self._transport.aclose()
+            if self._owns_transport:
+                await self._transport.aclose()
 
     @property
     def is_closed(self) -> bool:
         """Whether :meth:`aclose` was called."""
         return self._closed
+
+    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
+        # Warn only, as aiohttp's sessions do: a finalizer must not schedule work on a
+        # loop. ``_warn`` is bound early, since the module may be gone at shutdown.
+        # A client from with_options() that shares its parent's pool holds nothing itself.
+        owns = getattr(self, "_owns_transport", False)
+        if owns and getattr(self, "_sent", False) and not self._closed:
+            _warn(
+                f"unclosed {self!r}: close it with `async with` or `await client.aclose()`",
+                ResourceWarning,
+                source=self,
+            )
 
     def pool_size(self) -> int:
         """Connections held by the default transport's pool now (in use plus idle)."""
@@ -311,10 +358,11 @@ class AsyncGpt:
 
     async def _send(
         self, body: dict[str, Any], options: _CallOptions
-    ) -> tuple[HTTPResponse, ChatCompletion | AsyncStream[ChatCompletionChunk]]:
+    ) -> tuple[APIResponse[Any], ChatCompletion | AsyncStream[ChatCompletionChunk]]:
         """Send one chat completion through retries; parse its answer."""
         if self._closed:
             raise ClientStateError("the client is closed; create a new one")
+        self._sent = True
         if options.extra_body:
             body.update(options.extra_body)
         stream = body.get("stream") is True
@@ -340,12 +388,13 @@ class AsyncGpt:
         if options is None or not _otel_in_use(options):
             return None
         self._tracing_options = None
-        self._tracing = _telemetry(**options)
+        provider = "azure.ai.openai" if self._api_key_header == "api-key" else "openai"
+        self._tracing = _telemetry(server_url=self.server_url, provider_name=provider, **options)
         return self._tracing
 
     async def _timed(
         self, request: HTTPRequest, options: _CallOptions, stream: bool
-    ) -> tuple[HTTPResponse, ChatCompletion | AsyncStream[ChatCompletionChunk]]:
+    ) -> tuple[APIResponse[Any], ChatCompletion | AsyncStream[ChatCompletionChunk]]:
         """Run the attempts within the call's total deadline, if it has one."""
         timeout = options.timeout or self.timeout
         if timeout.total is None:
@@ -364,7 +413,7 @@ class AsyncGpt:
 
     async def _attempts(
         self, request: HTTPRequest, timeout: Timeout, retry: RetryConfig, stream: bool
-    ) -> tuple[HTTPResponse, ChatCompletion | AsyncStream[ChatCompletionChunk]]:
+    ) -> tuple[APIResponse[Any], ChatCompletion | AsyncStream[ChatCompletionChunk]]:
         budget = RetryBudget(retry)
         content = _converter.dumps(request.json)
         while True:
@@ -375,7 +424,7 @@ class AsyncGpt:
                 content = _converter.dumps(request.json)
             request.content = content
             try:
-                return await self._attempt(request, timeout, stream)
+                return await self._attempt(request, timeout, stream, budget.retries)
             except GptAsyncError as exc:
                 if self.hooks.after_error:
                     await _run_hooks(self.hooks.after_error, request, exc)
@@ -384,23 +433,30 @@ class AsyncGpt:
                     raise
                 if self._tracing is not None:
                     self._tracing.retried(exc, delay)
-                logger.debug("retrying in %.3f s after: %s", delay, exc)
+                logger.info(
+                    "retrying in %.2f s (retry %d of %d) after %s",
+                    delay,
+                    budget.retries,
+                    retry.max_retries,
+                    _describe(exc),
+                )
                 await anyio.sleep(delay)
 
     async def _attempt(
-        self, request: HTTPRequest, timeout: Timeout, stream: bool
-    ) -> tuple[HTTPResponse, ChatCompletion | AsyncStream[ChatCompletionChunk]]:
+        self, request: HTTPRequest, timeout: Timeout, stream: bool, retries: int
+    ) -> tuple[APIResponse[Any], ChatCompletion | AsyncStream[ChatCompletionChunk]]:
         debug = logger.isEnabledFor(logging.DEBUG)
         if debug:
-            started = time.perf_counter()
             logger.debug("POST %s headers=%s", request.url, redact_headers(request.headers))
+        started = time.perf_counter()
         response = await self._transport.send(request, timeout=timeout)
+        elapsed = time.perf_counter() - started
         if debug:
             logger.debug(
                 "HTTP %d from %s in %.1f ms (x-request-id %s)",
                 response.status_code,
                 request.url,
-                (time.perf_counter() - started) * 1000,
+                elapsed * 1000,
                 response.headers.get("x-request-id"),
             )
         if response.status_code >= 300:
@@ -408,8 +464,34 @@ class AsyncGpt:
         if self.hooks.after_success:
             await _run_hooks(self.hooks.after_success, request, RawResponse.of(response))
         if stream:
-            return response, AsyncStream.from_response(response, ChatCompletionChunk)
-        return response, await _parse_completion(response)
+            raw: APIResponse[Any] = APIResponse(response, elapsed=elapsed, retries_taken=retries)
+            chunks = AsyncStream.from_response(raw, ChatCompletionChunk)
+            return raw.with_parsed(chunks), chunks
+        completion = await _parse_completion(response)
+        return APIResponse(
+            response, elapsed=elapsed, retries_taken=retries, parsed=completion
+        ), completion
+
+
+_DERIVED_BY: dict[str, Callable[[AsyncGpt, ClientOptions], None]] = {
+    "api_key_auth": AsyncGpt._derive_key,
+    "api_key": AsyncGpt._derive_key,
+    "api_key_header": AsyncGpt._derive_key_header,
+    "server_url": AsyncGpt._derive_url,
+    "base_url": AsyncGpt._derive_url,
+    "organization": AsyncGpt._derive_headers,
+    "project": AsyncGpt._derive_headers,
+    "default_headers": AsyncGpt._derive_headers,
+    "default_query": AsyncGpt._derive_query,
+    "timeout": AsyncGpt._derive_timeout,
+    "retry_config": AsyncGpt._derive_retry,
+    "max_retries": AsyncGpt._derive_retry,
+    "hooks": AsyncGpt._derive_hooks,
+    **dict.fromkeys(POOL_OPTIONS, AsyncGpt._derive_pool),
+    **dict.fromkeys(TRACING_OPTIONS, AsyncGpt._derive_tracing),
+}
+"""The part of the client each option shapes: the constructor derives every part,
+``with_options`` only those of the options it changes."""
 
 
 def _retry_delay(budget: RetryBudget, exc: GptAsyncError) -> float | None:
@@ -451,6 +533,13 @@ def _otel_in_use(options: Mapping[str, Any]) -> bool:
         or options["tracer_provider"] is not None
         or options["meter_provider"] is not None
     )
+
+
+def _describe(exc: GptAsyncError) -> str:
+    """The failure in a retry log line: ``429 RateLimitError: Slow down (request id ...)``."""
+    if isinstance(exc, SDKError):
+        return f"{exc.status_code} {type(exc).__name__}: {str(exc).partition(': ')[2]}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _retry_config(config: RetryConfig | None, max_retries: int | None) -> RetryConfig:
@@ -609,9 +698,20 @@ class AsyncCompletions:
     def __init__(self, client: AsyncGpt) -> None:
         self._client = client
 
+    @functools.cached_property
+    def with_raw_response(self) -> AsyncCompletionsWithRawResponse:
+        """The same calls, returning an :class:`~gpt_async.APIResponse` (headers, timing)."""
+        return AsyncCompletionsWithRawResponse(self)
+
+    async def _create(
+        self, stream: bool | None, params: dict[str, Any]
+    ) -> tuple[APIResponse[Any], ChatCompletion | AsyncStream[ChatCompletionChunk]]:
+        body, options = _split_params(params, stream, "create()")
+        return await self._client._send(body, options)
+
     @overload
     async def create(
-        self, *, stream: Literal[False] = False, **params: Unpack[CompletionCreateParams]
+        self, *, stream: Literal[False] | None = ..., **params: Unpack[CompletionCreateParams]
     ) -> ChatCompletion: ...
 
     @overload
@@ -621,35 +721,38 @@ class AsyncCompletions:
 
     @overload
     async def create(
-        self, *, stream: bool, **params: Unpack[CompletionCreateParams]
+        self, *, stream: bool | None, **params: Unpack[CompletionCreateParams]
     ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]: ...
 
+    @CREATE.sign
     async def create(
-        self, *, stream: bool = False, **params: Unpack[CompletionCreateParams]
+        self, *, stream: bool | None = DEFAULT, **params: Unpack[CompletionCreateParams]
     ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
         """Create a chat completion from keyword arguments.
 
         Every field of :class:`~gpt_async.models.components.CreateChatCompletionRequest`
         is a keyword; messages and other objects may be models or plain dicts. Besides
         them: ``timeout``, ``retries``, ``extra_headers``, ``extra_query`` and
-        ``extra_body`` (merged into the JSON body, for server-specific fields).
+        ``extra_body`` (merged into the JSON body, for server-specific fields). Any
+        other keyword is a ``TypeError``, before anything is sent.
 
         Returns:
             The :class:`ChatCompletion`, or with ``stream=True`` an
             :class:`AsyncStream` of chunks (an async iterator and context manager).
         """
-        body, options = _split_params(dict(params), stream)
-        _response, result = await self._client._send(body, options)
+        _response, result = await self._create(stream, dict(params))
         return result
 
+    @CREATE.sign
     def stream(self, **params: Unpack[CompletionCreateParams]) -> AsyncStream[ChatCompletionChunk]:
         """Like ``create(stream=True)``, used directly as ``async with ... as stream``.
 
         The request is sent when the stream is entered or first iterated.
         """
-        body, options = _split_params(dict(params), True)
+        body, options = _split_params(dict(params), True, "stream()")
         return AsyncStream.deferred(self._client._send(body, options))
 
+    @PARSE.sign
     async def parse(
         self, *, response_format: type[T], **params: Unpack[ParseParams]
     ) -> ParsedChatCompletion[T]:
@@ -665,20 +768,24 @@ class AsyncCompletions:
             ContentFilterFinishReasonError: The content filter stopped the reply.
             OutputValidationError: The content does not fit the class (``path`` says where).
         """
+        PARSE.check(params, "parse()")
         from . import _parse  # noqa: PLC0415 - structured outputs load on first use
 
         return await _parse.parse(self, response_format, dict(params))
 
+    @PARSE.sign
     def parse_stream(
         self, *, response_format: type[T], **params: Unpack[ParseParams]
     ) -> AsyncParseStream[T]:
         """Like :meth:`parse`, streamed: ``async with ... as stream``, then iterate the
         chunks; ``await stream.get_final_completion()`` returns the parsed completion.
         """
+        PARSE.check(params, "parse_stream()")
         from . import _parse  # noqa: PLC0415 - structured outputs load on first use
 
         return _parse.parse_stream(self, response_format, dict(params))
 
+    @RUN_TOOLS.sign
     async def run_tools(
         self,
         *,
@@ -705,6 +812,7 @@ class AsyncCompletions:
             ToolLoopLimitError: The model still asked for tools after ``max_steps``
                 requests (the error carries the conversation and steps).
         """
+        RUN_TOOLS.check(params, "run_tools()")
         from . import _tools  # noqa: PLC0415 - the tool loop loads on first use
 
         return await _tools.run_tools(
@@ -716,8 +824,12 @@ T = TypeVar("T")
 _OPTION_KEYS = frozenset({"timeout", "retries", "extra_headers", "extra_query", "extra_body"})
 
 
-def _split_params(params: dict[str, Any], stream: bool) -> tuple[dict[str, Any], _CallOptions]:
-    check_option(stream, bool, "stream")
+def _split_params(
+    params: dict[str, Any], stream: bool | None, where: str
+) -> tuple[dict[str, Any], _CallOptions]:
+    CREATE.check(params, where)
+    if stream is not DEFAULT:
+        check_option(stream, bool, "stream")
     options = _NO_OPTIONS
     if not _OPTION_KEYS.isdisjoint(params):
         options = _CallOptions.of(
@@ -727,8 +839,8 @@ def _split_params(params: dict[str, Any], stream: bool) -> tuple[dict[str, Any],
             query=params.pop("extra_query", None),
             extra_body=params.pop("extra_body", None),
         )
-    if stream:
-        params["stream"] = True
+    if stream is not DEFAULT:
+        params["stream"] = stream  # sent as set: False as false, None as null
     body = _converter.to_wire(params, CreateChatCompletionRequest)
     _check_messages(body)
     return body, options

@@ -37,6 +37,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._ratelimit import RateLimitInfo
     from .models.operations import RawResponse
 
 __all__ = [
@@ -115,6 +116,7 @@ class SDKError(APIError):
         type: ``error.type`` when present.
         code: ``error.code`` as a string, when present (servers send strings or integers).
         param: ``error.param`` when present.
+        rate_limits: The ``x-ratelimit-*`` headers as a :class:`~gpt_async.RateLimitInfo`.
     """
 
     def __init__(
@@ -139,6 +141,14 @@ class SDKError(APIError):
     def __str__(self) -> str:
         rid = f" (request id {self.request_id})" if self.request_id else ""
         return f"{self.status_code}: {self.message}{rid}"
+
+    @property
+    def rate_limits(self) -> RateLimitInfo:
+        """The response's ``x-ratelimit-*`` headers, typed; fields are ``None`` where absent."""
+        # Imported here: the rate-limit module may come to depend on this one.
+        from ._ratelimit import RateLimitInfo  # noqa: PLC0415
+
+        return RateLimitInfo.from_headers(self.raw_response.headers if self.raw_response else {})
 
 
 class BadRequestError(SDKError):

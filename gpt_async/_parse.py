@@ -15,7 +15,7 @@ off by the token limit or the content filter raises a
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import AsyncIterator, Generator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
@@ -37,8 +37,8 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from ._client import AsyncCompletions
+    from ._response import APIResponse
     from ._streaming import AsyncStream
-    from ._transport import HTTPResponse
     from .models._chunk import ChatCompletionChunk
 
 __all__ = [
@@ -169,8 +169,9 @@ class AsyncParseStream(Generic[T]):
     """The chunks of a Structured Outputs stream, then the parsed completion.
 
     Iterate it for the chunks as they come (an async iterator and context
-    manager, like :class:`~gpt_async.AsyncStream`); :meth:`get_final_completion`
-    reads the rest and returns the :class:`ParsedChatCompletion`.
+    manager, like :class:`~gpt_async.AsyncStream`: a loop left early closes it);
+    :meth:`get_final_completion` reads the rest and returns the
+    :class:`ParsedChatCompletion`.
     """
 
     def __init__(self, stream: AsyncStream[ChatCompletionChunk], cls: type[T]) -> None:
@@ -178,8 +179,8 @@ class AsyncParseStream(Generic[T]):
         self._cls = cls
 
     @property
-    def response(self) -> HTTPResponse | None:
-        """The HTTP response (status and headers), once connected."""
+    def response(self) -> APIResponse[Any] | None:
+        """The :class:`~gpt_async.APIResponse` (status, headers, rate limits), once connected."""
         return self.stream.response
 
     @property
@@ -187,8 +188,13 @@ class AsyncParseStream(Generic[T]):
         """Every chunk received so far."""
         return self.stream.chunks
 
-    def __aiter__(self) -> Self:
-        return self
+    @property
+    def closed(self) -> bool:
+        """Whether the stream was closed: read to its end, failed, left early or closed."""
+        return self.stream.closed
+
+    def __aiter__(self) -> AsyncIterator[ChatCompletionChunk]:
+        return self.stream.__aiter__()  # a loop left early closes the stream (see AsyncStream)
 
     async def __anext__(self) -> ChatCompletionChunk:
         return await self.stream.__anext__()

@@ -31,7 +31,7 @@ from anyio.from_thread import BlockingPortal
 
 from ._exceptions import ClientStateError
 
-__all__ = ["run"]
+__all__ = ["cleanup", "run", "track"]
 
 T = TypeVar("T")
 
@@ -110,6 +110,27 @@ def run(fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
 
 async def _call(fn: Callable[..., Awaitable[T]], args: Any, kwargs: Any) -> T:
     return await fn(*args, **kwargs)
+
+
+def cleanup(fn: Callable[[], object]) -> None:
+    """Run the non-blocking ``fn`` on the portal's loop and wait for it, from any thread.
+
+    For cleanup that a finalizer starts (a generator that a ``for`` loop dropped):
+    on the portal's own thread ``fn`` runs inline; when no live portal exists (at
+    interpreter exit, in a forked child) its loop and the sockets ``fn`` would close
+    are gone, and nothing is scheduled.
+    """
+    loop = _loop
+    if _portal is None or loop is None or loop.is_closed() or _portal_pid != os.getpid():
+        return
+    if threading.get_ident() == _portal_thread:
+        fn()
+    else:
+        run(_call_sync, fn)
+
+
+async def _call_sync(fn: Callable[[], object]) -> None:
+    fn()
 
 
 def _reset_after_fork() -> None:

@@ -7,13 +7,22 @@ network read at a time (:meth:`AsyncStream._next_batch`), which is also what the
 synchronous ``Stream`` pulls through the portal: one thread hop per read, not
 per chunk.
 
-Leaving early (``break``, the context manager, cancellation) closes the HTTP
-response at once, which drops the connection so the server sees the client go.
+Leaving early closes the HTTP response at once, which drops the connection so the
+server sees the client go. ``async for`` runs through an async generator
+(:meth:`AsyncStream.__aiter__`): when a loop is left early (``break``, ``return``,
+an exception, cancellation) the loop drops the generator, and asyncio's
+async-generator finalizer runs its ``finally``, which closes the response, even
+while the stream object itself is still referenced. ``anext(stream)`` pulls one
+chunk and keeps the stream open. A stream dropped unread is released by a
+``weakref.finalize`` that never touches a closed loop.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Generator
+import asyncio
+import contextlib
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Generator
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import anyio
@@ -23,11 +32,13 @@ from ._accumulate import fold_chunks
 from ._exceptions import (
     APIResponseValidationError,
     APITimeoutError,
+    ClientStateError,
     IncompleteStreamError,
     SDKError,
     StreamDecodeError,
     status_error,
 )
+from ._response import stream_response
 from ._sse import DONE, ServerSentEvent, SSEDecoder
 from .models._chunk import ChatCompletionChunk
 from .models.operations import RawResponse
@@ -37,6 +48,7 @@ if TYPE_CHECKING:
 
     from typing_extensions import Self
 
+    from ._response import APIResponse
     from ._transport import HTTPResponse
     from .models._response import ChatCompletion
 
@@ -46,15 +58,63 @@ T = TypeVar("T")
 _BODY_LIMIT = 64 * 1024
 
 
+class _Held:
+    """What a stream must release if it is dropped unread: its opener or its response.
+
+    Kept apart from the stream so that the stream's finalizer can hold it without
+    keeping the stream alive.
+    """
+
+    __slots__ = ("loop", "opener", "response")
+
+    def __init__(self, opener: Awaitable[Any] | None) -> None:
+        self.opener = opener
+        self.response: HTTPResponse | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def hold(self, response: HTTPResponse) -> None:
+        self.response = response
+        with contextlib.suppress(RuntimeError):  # no running loop: nothing to come back to
+            self.loop = asyncio.get_running_loop()
+
+    def close(self) -> None:
+        """Close at once; called on the loop's thread."""
+        opener, self.opener = self.opener, None
+        if opener is not None and hasattr(opener, "close"):
+            opener.close()  # a coroutine never awaited: closing it sends nothing, warns nothing
+        response, self.response = self.response, None
+        if response is not None:
+            response.close()
+
+    def release(self) -> None:
+        """The finalizer: any thread, any time, even at interpreter exit."""
+        loop = self.loop
+        if self.response is None or loop is None or _running_loop() is loop:
+            self.close()
+        elif not loop.is_closed():  # a closed loop took its sockets with it
+            with contextlib.suppress(RuntimeError):  # it closed just now
+                loop.call_soon_threadsafe(self.close)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 class AsyncStream(Generic[T]):
     """An async iterator of stream chunks that is also an async context manager.
 
-    Iterate it with ``async for``; leave it (``async with``, ``break`` then
-    :meth:`aclose`) to close the connection early. After the last chunk,
+    Iterate it with ``async for``: leaving the loop early in any way (``break``,
+    ``return``, an exception, cancellation) closes the connection, with or
+    without ``async with``; iterating it again then ends at once. ``anext(stream)``
+    takes one chunk and keeps the stream open. After the last chunk,
     :meth:`get_final_completion` returns the completion folded from every chunk.
 
     Attributes:
-        response: The HTTP response (status and headers), once connected.
+        response: The :class:`~gpt_async.APIResponse` (status, headers, request id,
+            rate limits), once connected; its ``parse()`` gives this stream.
     """
 
     def __init__(
@@ -65,8 +125,12 @@ class AsyncStream(Generic[T]):
         opener: Awaitable[tuple[HTTPResponse, Any]] | None = None,
     ) -> None:
         self._cls = cls
-        self.response = response
-        self._opener = opener
+        self.response = None if response is None else stream_response(response, self)
+        self._held = _Held(opener)
+        if self.response is not None:
+            self._held.hold(self.response)
+        # Also run at exit, before the portal stops: collection during teardown is too late.
+        weakref.finalize(self, self._held.release)
         self._decoder = SSEDecoder()
         self._batch: list[T] = []
         self._pos = 0
@@ -90,13 +154,17 @@ class AsyncStream(Generic[T]):
         """Bound the whole stream by an absolute ``anyio.current_time()`` deadline."""
         self._deadline = deadline
 
-    async def _connect(self) -> HTTPResponse:
+    async def _connect(self) -> APIResponse[Any]:
         if self.response is None:
-            if self._opener is None:
-                raise RuntimeError("stream has neither a response nor an opener")
-            opener, self._opener = self._opener, None
+            opener, self._held.opener = self._held.opener, None
+            if opener is None:
+                raise ClientStateError("the stream was closed before it was connected")
             _response, connected = await opener
-            self.response = connected.response
+            # The stream the request made hands its response over: dropping it must not close it.
+            held, connected._held.response = connected._held.response, None
+            assert held is not None
+            self.response = stream_response(held, self)
+            self._held.hold(self.response)
             self._deadline = connected._deadline
             if connected._observer is not None:  # the call's span follows this stream now
                 self._watch(connected._observer)
@@ -110,8 +178,17 @@ class AsyncStream(Generic[T]):
 
     # ------------------------------------------------------------------ iteration
 
-    def __aiter__(self) -> Self:
-        return self
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[T]:
+        """The chunks, for ``async for``; a loop left early drops this generator and closes."""
+        try:
+            while batch := await self._next_batch():
+                for chunk in batch:
+                    yield chunk
+        finally:
+            self.close_now()
 
     async def __anext__(self) -> T:
         if self._pos < len(self._batch):
@@ -147,7 +224,7 @@ class AsyncStream(Generic[T]):
             await self.aclose()
             raise
 
-    async def _read(self, response: HTTPResponse) -> bytes:
+    async def _read(self, response: APIResponse[Any]) -> bytes:
         if self._deadline is None:
             return await response.read_chunk()
         with anyio.move_on_after(self._deadline - anyio.current_time()) as scope:
@@ -185,25 +262,26 @@ class AsyncStream(Generic[T]):
         return chunks
 
     def _finish(self) -> None:
-        self._done = True
-        if self.response is not None:
-            self.response.close()  # releases for reuse when the body has ended
+        self._done = self._closed = True
+        self._held.close()  # releases the connection for reuse: the body has ended
 
     # ------------------------------------------------------------------ lifecycle
 
+    @property
+    def closed(self) -> bool:
+        """Whether the stream was closed: read to its end, failed, left early or closed."""
+        return self._closed
+
+    def close_now(self) -> None:
+        """Close the HTTP response at once, on the event loop's thread; idempotent."""
+        self._closed = True
+        if self._observer is not None:  # the call's span ends with the stream
+            self._observer.end()
+        self._held.close()
+
     async def aclose(self) -> None:
         """Close the HTTP response; a stream not read to its end drops its connection."""
-        if self._closed:
-            return
-        self._closed = True
-        if self._observer is not None:
-            self._observer.end()
-        if self.response is not None:
-            self.response.close()
-        elif self._opener is not None:
-            opener, self._opener = self._opener, None
-            if hasattr(opener, "close"):
-                opener.close()
+        self.close_now()
 
     async def __aenter__(self) -> Self:
         try:
@@ -234,6 +312,11 @@ class AsyncStream(Generic[T]):
         """
         while await self._next_batch():
             pass
+        if not self._done:
+            raise ClientStateError(
+                f"the stream was closed after {len(self.chunks)} chunk(s), before its end "
+                "(a loop over it was left early, or it was closed): there is no final completion"
+            )
         return fold_chunks(self.chunks)  # type: ignore[arg-type]
 
 
@@ -247,7 +330,7 @@ class _Observer(Protocol):
     def end(self, error: BaseException | None = None) -> None: ...
 
 
-def _stream_error(data: str, response: HTTPResponse | None) -> SDKError:
+def _stream_error(data: str, response: APIResponse[Any] | None) -> SDKError:
     """The SDKError for an ``event: error`` or an ``{"error": ...}`` payload in a stream."""
     try:
         parsed = _converter.loads(data)

@@ -23,6 +23,7 @@ import asyncio
 import json
 import logging
 import os
+import threading
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -240,7 +241,9 @@ class _Call:
             f"chat {model}" if model else "chat", kind=SpanKind.CLIENT, attributes=attributes
         )
         self._retries = 0
-        self._ended = False
+        # Taken by whichever end comes first, on any thread: the stream's finalizer
+        # may run on whatever thread collects it while the loop closes it.
+        self._ending = threading.Lock()
         self._done = False
         self._first_chunk: float | None = None
         self._chunks: list[ChatCompletionChunk] | None = None  # a stream's, so far
@@ -289,7 +292,7 @@ class _Call:
 
     def observe(self, chunks: list[ChatCompletionChunk], *, done: bool) -> None:
         """Take a batch of chunks; ``done`` means ``[DONE]`` arrived (the span ends)."""
-        if self._ended or self._chunks is None:
+        if self._ending.locked() or self._chunks is None:
             return
         if chunks and self._first_chunk is None:
             self._first_chunk = time.perf_counter() - self._started
@@ -299,8 +302,9 @@ class _Call:
             self.end()
 
     def _collected(self) -> None:
-        self._late["gpt_async.stream.abandoned"] = True
-        self.end()
+        if self._ending.acquire(blocking=False):
+            self._late["gpt_async.stream.abandoned"] = True
+            self._end(None)
 
     # ------------------------------------------------------------------ the end
 
@@ -310,9 +314,10 @@ class _Call:
         It runs inside the caller's ``aclose()``, iteration or a finalizer: a failure
         here is logged and never reaches the caller, and the span ends regardless.
         """
-        if self._ended:
-            return
-        self._ended = True
+        if self._ending.acquire(blocking=False):  # never released: a second end does nothing
+            self._end(error)
+
+    def _end(self, error: BaseException | None) -> None:
         try:
             self._finish(error)
         except Exception:

@@ -1,7 +1,9 @@
 """The only I/O seam: an ``AsyncTransport`` protocol and its aiohttp implementation.
 
 This is the one module that imports aiohttp. Every aiohttp, OS and ssl error is
-mapped to a gpt_async exception in :func:`map_error`, chained with ``from``.
+mapped to a gpt_async exception in :func:`map_error`, chained with ``from``; nothing
+else is: any other exception (a bug, ours or a custom transport's) propagates
+unchanged, so it is never mistaken for a network error and never retried.
 
 Timeouts: ``connect`` and ``read`` ride aiohttp's per-socket timers (``sock_connect``
 and ``sock_read``; the read timer restarts on every byte received, so it bounds the
@@ -37,6 +39,9 @@ __all__ = [
 ]
 
 _FORK_ORPHANS: list[object] = []
+# What the network can raise: aiohttp's errors, OSError (ssl.SSLError and TimeoutError
+# are OSErrors) and asyncio's timeout (the builtin TimeoutError since Python 3.11).
+_NETWORK_ERRORS = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
 _LARGE_BODY = 1 << 20
 
 USER_AGENT = f"gpt_async/{__version__} aiohttp/{aiohttp.__version__}"
@@ -121,7 +126,7 @@ class _AiohttpResponse:
     async def read(self) -> bytes:
         try:
             return await self._resp.read()
-        except Exception as exc:
+        except _NETWORK_ERRORS as exc:
             raise map_error(exc) from exc
         finally:
             self.close()
@@ -129,7 +134,7 @@ class _AiohttpResponse:
     async def read_chunk(self) -> bytes:
         try:
             return await self._resp.content.readany()
-        except Exception as exc:
+        except _NETWORK_ERRORS as exc:
             raise map_error(exc) from exc
 
     def close(self) -> None:
@@ -231,7 +236,7 @@ class AiohttpTransport:
                 timeout=_client_timeout(timeout),
                 allow_redirects=False,  # never carry the key to another host
             )
-        except Exception as exc:
+        except _NETWORK_ERRORS as exc:
             raise map_error(exc) from exc
         return _AiohttpResponse(resp)
 
@@ -251,10 +256,8 @@ class AiohttpTransport:
             await self._session.close()
 
 
-def map_error(exc: BaseException) -> APIError:
+def map_error(exc: aiohttp.ClientError | OSError | asyncio.TimeoutError) -> APIError:
     """Map an aiohttp, OS or ssl exception to ours (the one place this happens)."""
-    if isinstance(exc, APIError):
-        return exc
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
         kind = "connect" if isinstance(exc, aiohttp.ConnectionTimeoutError) else "read"
         return APITimeoutError(f"{kind} timeout expired")
@@ -270,9 +273,7 @@ def map_error(exc: BaseException) -> APIError:
         return APIConnectionError(f"malformed HTTP response: {exc.message}")
     if isinstance(exc, aiohttp.InvalidURL):
         return APIConnectionError(f"invalid URL: {exc.url}")
-    if isinstance(exc, (aiohttp.ClientError, OSError, ssl.SSLError)):
-        return APIConnectionError(f"connection error: {_first_line(exc) or type(exc).__name__}")
-    return APIConnectionError(f"unexpected transport error: {type(exc).__name__}: {exc}")
+    return APIConnectionError(f"connection error: {_first_line(exc) or type(exc).__name__}")
 
 
 def _first_line(exc: BaseException) -> str:

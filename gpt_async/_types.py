@@ -1,4 +1,4 @@
-"""Small shared types: the ``UNSET`` sentinel and the open string enum base."""
+"""Small shared types: the ``UNSET`` and ``DEFAULT`` sentinels and the open string enum base."""
 
 from __future__ import annotations
 
@@ -8,7 +8,16 @@ from typing import Any, Final, Literal, TypeAlias, TypeVar
 import attrs
 from typing_extensions import dataclass_transform
 
-__all__ = ["EXTRA_KEY", "UNSET", "StrEnum", "Unset", "WireModel", "extra_field", "wire_model"]
+__all__ = [
+    "DEFAULT",
+    "EXTRA_KEY",
+    "UNSET",
+    "StrEnum",
+    "Unset",
+    "WireModel",
+    "extra_field",
+    "wire_model",
+]
 
 
 class _UnsetType(enum.Enum):
@@ -31,6 +40,17 @@ UNSET: Final = _UnsetType.UNSET
 
 Unset: TypeAlias = Literal[_UnsetType.UNSET]
 """The type of :data:`UNSET`, for annotations such as ``float | None | Unset``."""
+
+
+class _Default:
+    """Marks an option the caller did not pass (``None`` is a meaningful value for some)."""
+
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+DEFAULT: Any = _Default()
+"""The default of a per-call option that falls back to the client's setting."""
 
 
 class StrEnum(str, enum.Enum):

@@ -507,3 +507,40 @@ async def test_install_tracing_joins_the_callers_trace(
     }
     sent = upstream.requests[-1].headers["traceparent"]
     assert sent.split("-")[2] == f"{chat_span.context.span_id:016x}"
+
+
+async def test_install_tracing_marks_failed_requests(http: aiohttp.ClientSession) -> None:
+    """An endpoint that raises, or answers 5xx, ends its SERVER span with an error."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.trace import StatusCode
+    from starlette.responses import Response
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    app = FastAPI()
+    install_tracing(app, tracer_provider=provider)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise LookupError("no such room")
+
+    @app.get("/busy")
+    async def busy() -> Response:
+        return Response(status_code=503)
+
+    async with serve(app) as base:
+        for path in ("boom", "busy"):
+            async with http.get(f"{base}/{path}") as response:
+                assert response.status >= 500
+        await eventually(lambda: len(exporter.get_finished_spans()) == 2)
+    spans = {s.name: s for s in exporter.get_finished_spans()}
+    raised, answered = spans["GET /boom"], spans["GET /busy"]
+    assert raised.status.status_code is StatusCode.ERROR
+    assert raised.attributes is not None
+    assert raised.attributes["error.type"] == "builtins.LookupError"
+    assert answered.status.status_code is StatusCode.ERROR
+    assert answered.attributes is not None
+    assert answered.attributes["error.type"] == "503"

@@ -511,6 +511,74 @@ async def test_cancelled_stream_ends_its_span(server: FakeOpenAIServer, otel: Ot
     assert span.attributes["gen_ai.response.id"] == "chatcmpl-scripted"
 
 
+async def test_stream_dropped_unread_ends_its_span_once(
+    server: FakeOpenAIServer, otel: Otel
+) -> None:
+    """A stream never read, dropped and collected, ends its span once and frees its connection."""
+    server.enqueue(StreamReply.of_content(["a", "b"], delay_between=0.2))
+    async with client_for(server, otel) as client:
+        stream = await client.chat.completions.create(model=MODEL, messages=USER, stream=True)
+        del stream
+        gc.collect()  # on the loop's thread: the stream's finalizer closes its response now
+        assert client.pool_size() == 0
+    span = otel.span()
+    assert_has(span.attributes, {"gpt_async.stream.abandoned": True,
+                                 "gpt_async.stream.closed_early": True})  # fmt: skip
+    assert len(otel.points("gen_ai.client.operation.duration")) == 1
+
+
+# ---------------------------------------------------------------------- raw responses, with_options
+
+
+async def test_raw_response_calls_are_traced(server: FakeOpenAIServer, otel: Otel) -> None:
+    """``with_raw_response``: a plain call and a stream each make one full span."""
+    async with client_for(server, otel) as client:
+        raw = await client.chat.completions.with_raw_response.create(model=MODEL, messages=USER)
+        completion = raw.parse()
+        raw_stream = await client.chat.completions.with_raw_response.create(
+            model=MODEL, messages=USER, stream=True
+        )
+        assert otel.spans() != []  # the plain call's span ended before the stream's
+        async for _chunk in raw_stream.parse():
+            pass
+    plain, streamed = otel.spans()
+    assert_has(plain.attributes, {**base_attributes(server), "gen_ai.response.id": completion.id,
+                                  "gen_ai.response.finish_reasons": ("stop",)})  # fmt: skip
+    assert_has(streamed.attributes, {"gen_ai.request.stream": True,
+                                     "gen_ai.response.finish_reasons": ("stop",)})  # fmt: skip
+    assert "gpt_async.stream.closed_early" not in streamed.attributes
+    for span, request in zip((plain, streamed), server.requests, strict=True):
+        assert f"{span.context.span_id:016x}" in request.headers["traceparent"]
+    assert sum(p.count for p in otel.points("gen_ai.client.operation.duration")) == 2
+
+
+async def test_with_options_shares_the_tracer_or_derives_its_own(
+    server: FakeOpenAIServer, otel: Otel
+) -> None:
+    """with_options shares the tracer; a new URL, key header or tracing=False derives its own."""
+    async with (
+        client_for(server, otel) as client,
+        FakeOpenAIServer(api_key=KEY) as other,
+    ):
+        await client.chat.completions.create(model=MODEL, messages=USER)
+        same = client.with_options(timeout=30, max_retries=1)
+        await same.chat.completions.create(model=MODEL, messages=USER)
+        assert same._tracing is client._tracing is not None
+        moved = client.with_options(server_url=other.url, api_key_header="api-key")
+        await moved.chat.completions.create(model=MODEL, messages=USER)
+        off = client.with_options(tracing=False)
+        await off.chat.completions.create(model=MODEL, messages=USER)
+        await client.chat.completions.create(model=MODEL, messages=USER)
+    spans = otel.spans()
+    assert len(spans) == 4
+    for span in (spans[0], spans[1], spans[3]):
+        assert_has(span.attributes, base_attributes(server))
+    assert_has(spans[2].attributes, {"gen_ai.provider.name": "azure.ai.openai",
+                                     "server.port": other.port})  # fmt: skip
+    assert "traceparent" not in server.requests[-2].headers
+    assert "traceparent" in server.requests[-1].headers
+
+
 def content_chunk(content: str) -> dict[str, Any]:
     choice = {"index": 0, "delta": {"content": content}, "finish_reason": None}
     return {"id": "chatcmpl-s", "object": "chat.completion.chunk", "created": 0, "model": MODEL,
@@ -555,6 +623,38 @@ async def test_content_is_captured_when_the_variable_says_true(
         {"role": "assistant", "parts": [{"type": "text", "content": "tell me a story"}],
          "finish_reason": "stop"},
     ]  # fmt: skip
+
+
+async def test_captured_content_maps_every_part_type(server: FakeOpenAIServer, otel: Otel) -> None:
+    """Images, audio, files, refusals, tool results and names become GenAI message parts."""
+    user_parts = [
+        {"type": "text", "text": "look"},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBO"}},
+        {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}},
+        {"type": "input_audio", "input_audio": {"data": "UklG", "format": "wav"}},
+        {"type": "file", "file": {"file_id": "file-1"}},
+    ]
+    messages = [
+        {"role": "user", "content": user_parts, "name": "ann"},
+        {"role": "assistant", "content": [{"type": "refusal", "refusal": "no"}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": [{"type": "text", "text": "42"}]},
+    ]
+    async with client_for(server, otel, capture_content=True) as client:
+        await client.chat.completions.create(
+            model=MODEL, messages=messages, modalities=["text", "audio"]
+        )
+    attributes = otel.span().attributes
+    user, assistant, tool = json.loads(attributes["gen_ai.input.messages"])
+    assert user == {"role": "user", "name": "ann", "parts": [
+        {"type": "text", "content": "look"},
+        {"type": "blob", "modality": "image", "mime_type": "image/png", "content": "iVBO"},
+        {"type": "uri", "modality": "image", "uri": "https://example.com/a.png"},
+        {"type": "blob", "modality": "audio", "mime_type": "audio/wav", "content": "UklG"},
+        {"type": "file", "modality": "document", "file_id": "file-1"},
+    ]}  # fmt: skip
+    assert assistant["parts"] == [{"type": "refusal", "content": "no"}]
+    assert tool["parts"] == [{"type": "tool_call_response", "id": "call_1", "response": "42"}]
+    assert attributes["gen_ai.output.type"] == "speech"
 
 
 async def test_the_option_overrides_the_variable(
@@ -723,6 +823,24 @@ def test_sync_tool_call_and_timeout(thread_server: ThreadedFakeOpenAIServer, ote
                                  "gen_ai.response.finish_reasons": ("tool_calls",)})  # fmt: skip
     assert timed_out.status.status_code is StatusCode.ERROR
     assert timed_out.attributes["error.type"] == "timeout"
+
+
+def test_sync_stream_dropped_ends_its_span_once(
+    thread_server: ThreadedFakeOpenAIServer, otel: Otel
+) -> None:
+    """A Gpt stream dropped after one chunk, collected on this thread, ends its span once."""
+    thread_server.enqueue(StreamReply.of_content(["a", "b", "c"], delay_between=0.2))
+    with sync_client(thread_server, otel) as client:
+        stream = client.chat.completions.create(model=MODEL, messages=USER, stream=True)
+        next(iter(stream))
+        del stream
+        gc.collect()
+        client.chat.completions.create(model=MODEL, messages=USER)  # after the portal's close
+    streamed, plain = otel.spans()
+    assert_has(streamed.attributes, {"gen_ai.request.stream": True,
+                                     "gpt_async.stream.closed_early": True})  # fmt: skip
+    assert "gen_ai.request.stream" not in plain.attributes
+    assert sum(p.count for p in otel.points("gen_ai.client.operation.duration")) == 2
 
 
 def test_sync_ctrl_c_ends_the_span_as_cancelled(interrupt: Any) -> None:

@@ -22,20 +22,21 @@ pytest fixtures (``openai_server``, ``openai_server_thread``): add
 ``conftest.py``.
 
 Unscripted requests get a deterministic echo of the last user message; see
-`FakeOpenAIServer` for the exact rules (tokens are whitespace-separated words).
+``gpt_async.testing._echo`` for the exact rules (tokens are whitespace-separated
+words). The server is made of parts, each its own module: the shared core
+(``_core``: recording, auth, disconnects), the chat-completions routes
+(``_chat``), request validation (``_validation``), the echo model (``_echo``),
+the async server (``_server``) and the threaded runner (``_threaded``); a new
+part adds its routes in ``_base.PARTS``.
 """
 
 from __future__ import annotations
 
+from gpt_async.testing._core import DEFAULT_CREATED, DefaultHandler, RecordedRequest
+from gpt_async.testing._echo import SYSTEM_FINGERPRINT
 from gpt_async.testing._script import Fault, RawBytes, Reply, ScriptItem, StreamEvent, StreamReply
-from gpt_async.testing._server import (
-    DEFAULT_CREATED,
-    SYSTEM_FINGERPRINT,
-    DefaultHandler,
-    FakeOpenAIServer,
-    RecordedRequest,
-    ThreadedFakeOpenAIServer,
-)
+from gpt_async.testing._server import FakeOpenAIServer
+from gpt_async.testing._threaded import ThreadedFakeOpenAIServer
 
 __all__ = [
     "DEFAULT_CREATED",

@@ -36,6 +36,10 @@ async def async_api() -> None:
                 assert_type(chunk, components.ChatCompletionChunk)
         final = await stream.get_final_completion()
         assert_type(final, components.ChatCompletion)
+        assert_type(
+            await client.chat.completions.create(model="m", messages=[], stream=None),
+            components.ChatCompletion,
+        )
         async with client.chat.completions.stream(model="m", messages=[]) as s2:
             assert_type(s2, AsyncStream[components.ChatCompletionChunk])
         res = await client.chat.create_chat_completion(
@@ -55,6 +59,15 @@ def sync_api() -> None:
             for chunk in stream:
                 assert_type(chunk, components.ChatCompletionChunk)
         assert_type(stream.get_final_completion(), components.ChatCompletion)
+        assert_type(
+            stream.response, gpt_async.APIResponse[Stream[components.ChatCompletionChunk]] | None
+        )
+        unstreamed = client.chat.completions.create(model="m", messages=[], stream=False)
+        assert_type(unstreamed, components.ChatCompletion)
+        assert_type(
+            client.chat.completions.create(model="m", messages=[], stream=None),
+            components.ChatCompletion,
+        )
     try:
         pass
     except errors.SDKError as exc:
@@ -69,3 +82,27 @@ def tracing_options() -> None:
     # The tracing keywords type-check on both clients (Gpt through ClientOptions).
     gpt_async.AsyncGpt(tracing=False, capture_content=True, propagate_trace_context=False)
     Gpt(tracing=True, tracer_provider=None, meter_provider=None, capture_content=None)
+
+
+async def raw_and_options_api(client: AsyncGpt, sync: Gpt) -> None:
+    raw = await client.chat.completions.with_raw_response.create(model="m", messages=[])
+    assert_type(raw, gpt_async.APIResponse[components.ChatCompletion])
+    assert_type(raw.parse(), components.ChatCompletion)
+    assert_type(raw.rate_limits, gpt_async.RateLimitInfo)
+    assert_type(raw.rate_limits.reset_tokens, float | None)
+    elapsed: float = raw.elapsed
+    retries: int = raw.retries_taken
+    raw_stream = await client.chat.completions.with_raw_response.create(
+        model="m", messages=[], stream=True
+    )
+    assert_type(raw_stream.parse(), AsyncStream[components.ChatCompletionChunk])
+    tuned = client.with_options(timeout=5, base_url="http://127.0.0.1:1/v1")
+    assert_type(tuned, AsyncGpt)
+    sync_raw = sync.chat.completions.with_raw_response.create(model="m", messages=[], stream=True)
+    assert_type(sync_raw.parse(), Stream[components.ChatCompletionChunk])
+    assert_type(sync.with_options(max_retries=1), Gpt)
+    try:
+        pass
+    except errors.SDKError as exc:
+        assert_type(exc.rate_limits, gpt_async.RateLimitInfo)
+    print(elapsed, retries)
