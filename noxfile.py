@@ -24,10 +24,18 @@ TEST_DEPS = [
     "uvicorn>=0.29",
     "selenium>=4.11",
     "redis>=5.0.1",
+    "opentelemetry-sdk>=1.27",
     "coverage[toml]>=7.4",
 ]
 LINT_DEPS = ["ruff>=0.6"]
-TYPE_DEPS = ["mypy>=1.11", "pytest>=8", "hypothesis>=6.100", "fastapi>=0.110", "redis>=5.0.1"]
+TYPE_DEPS = [
+    "mypy>=1.11",
+    "pytest>=8",
+    "hypothesis>=6.100",
+    "fastapi>=0.110",
+    "redis>=5.0.1",
+    "opentelemetry-api>=1.27",
+]
 
 
 @nox.session
@@ -70,7 +78,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks against raw aiohttp and the openai package: ``nox -s bench [-- --smoke]``."""
-    session.install("-e", ".[speed]", "openai[aiohttp]")
+    session.install("-e", ".[speed]", "openai[aiohttp]", "opentelemetry-sdk>=1.27")
     session.run("python", "-m", "benchmarks.run", *session.posargs)
 
 

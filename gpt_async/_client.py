@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import sys
 import time
 import warnings
 from collections.abc import Awaitable, Callable, Mapping
@@ -46,7 +47,15 @@ from ._exceptions import (
 )
 from ._hooks import Hooks, run_hooks
 from ._log import logger
-from ._params import CLIENT, CLIENT_DEFAULTS, CREATE, PARSE, POOL_OPTIONS, RUN_TOOLS
+from ._params import (
+    CLIENT,
+    CLIENT_DEFAULTS,
+    CREATE,
+    PARSE,
+    POOL_OPTIONS,
+    RUN_TOOLS,
+    TRACING_OPTIONS,
+)
 from ._ratelimit import RateLimiter
 from ._response import APIResponse
 from ._retry import RetryBudget, RetryConfig
@@ -68,6 +77,7 @@ if TYPE_CHECKING:
     from ._params import ClientOptions, CompletionCreateParams, ParseParams, RunToolsParams
     from ._parse import AsyncParseStream, ParsedChatCompletion
     from ._tools import FunctionTool, ToolRunResult, ToolStep
+    from ._tracing import Telemetry
 
 __all__ = ["DEFAULT", "AsyncChat", "AsyncCompletions", "AsyncGpt", "AsyncModels", "Hooks"]
 
@@ -110,6 +120,13 @@ class AsyncGpt:
             Entra ID token, asked before every attempt and sent as
             ``Authorization: Bearer <token>``; instead of an API key.
         rate_limiter: A :class:`RateLimiter` every attempt reserves from (shareable).
+        tracing: OpenTelemetry GenAI spans and metrics per call, when
+            ``opentelemetry-api`` is installed; ``False`` switches them off.
+        tracer_provider: The tracer provider for the spans; default: the global one.
+        meter_provider: The meter provider for the metrics; default: the global one.
+        capture_content: Record messages and completions on the span; default:
+            ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true``.
+        propagate_trace_context: Send the current trace context as ``traceparent``.
     """
 
     @CLIENT.sign
@@ -165,12 +182,33 @@ class AsyncGpt:
             self._api_key = key  # OPENAI_API_KEY would clash with the Bearer token
         if isinstance(self._api_key, str):
             check_header_value("authorization", self._api_key, path="api_key_auth")
+
+    def _derive_key_header(self, o: ClientOptions) -> None:
         self._api_key_header = o["api_key_header"]
+        self._derive_tracing(o)  # the spans name the provider by it
 
     def _derive_url(self, o: ClientOptions) -> None:
         url = o["server_url"] if o["server_url"] is not None else o["base_url"]
         self.server_url = resolve_base_url(url)
         self._endpoint = f"{self.server_url}/chat/completions"
+        self._derive_tracing(o)  # the spans name the server
+
+    def _derive_tracing(self, o: ClientOptions) -> None:
+        # Only the options: the tracer is made on the first call once OpenTelemetry is in
+        # use (_start_tracing), from the URL and key header the client has by then. A
+        # with_options() client that changes none of them shares its parent's tracer.
+        check_option(o["tracing"], bool, "tracing")
+        check_option(o["capture_content"], bool, "capture_content")
+        check_option(o["propagate_trace_context"], bool, "propagate_trace_context")
+        self._tracing: Telemetry | None = None
+        self._tracing_options: dict[str, Any] | None = None
+        if o["tracing"]:
+            self._tracing_options = {
+                "tracer_provider": o["tracer_provider"],
+                "meter_provider": o["meter_provider"],
+                "capture_content": o["capture_content"],
+                "propagate": o["propagate_trace_context"],
+            }
 
     def _derive_headers(self, o: ClientOptions) -> None:
         check_option(o["default_headers"], Mapping, "default_headers")
@@ -394,6 +432,32 @@ class AsyncGpt:
             params={**self._query, **options.query} if options.query else self._query,
             json=body,
         )
+        tracing = self._tracing or self._start_tracing()
+        if tracing is not None and body is not None:  # a chat call: GET /models is no span
+            return await tracing.call(self._timed, request, options, parse)
+        return await self._timed(request, options, parse)
+
+    def _start_tracing(self) -> Telemetry | None:
+        """Load the tracing once OpenTelemetry is in use; until then a call costs nothing.
+
+        Nothing can be traced into (or forwarded) before some code has imported the
+        OpenTelemetry API, so a client waits for that rather than importing it itself.
+        """
+        options = self._tracing_options
+        if options is None or not _otel_in_use(options):
+            return None
+        self._tracing_options = None
+        provider = "azure.ai.openai" if self._api_key_header == "api-key" else "openai"
+        self._tracing = _telemetry(server_url=self.server_url, provider_name=provider, **options)
+        return self._tracing
+
+    async def _timed(
+        self,
+        request: HTTPRequest,
+        options: _CallOptions,
+        parse: Callable[[APIResponse[Any]], Awaitable[R]],
+    ) -> tuple[APIResponse[R], R]:
+        """Run the attempts within the call's total deadline, if it has one."""
         timeout = options.timeout or self.timeout
         if timeout.total is None:
             return await self._attempts(request, timeout, options.retry or self.retry_config, parse)
@@ -435,6 +499,8 @@ class AsyncGpt:
                     raise
                 if self.rate_limiter is not None and self.rate_limiter._pauses_for(exc):
                     delay = 0.0  # the limiter's shared, jittered pause waits instead
+                if self._tracing is not None:
+                    self._tracing.retried(exc, delay)
                 logger.info(
                     "retrying in %.2f s (retry %d of %d) after %s",
                     delay,
@@ -499,7 +565,7 @@ class AsyncGpt:
 _DERIVED_BY: dict[str, Callable[[AsyncGpt, ClientOptions], None]] = {
     "api_key_auth": AsyncGpt._derive_key,
     "api_key": AsyncGpt._derive_key,
-    "api_key_header": AsyncGpt._derive_key,
+    "api_key_header": AsyncGpt._derive_key_header,
     "azure_ad_token_provider": AsyncGpt._derive_key,
     "server_url": AsyncGpt._derive_url,
     "base_url": AsyncGpt._derive_url,
@@ -513,6 +579,7 @@ _DERIVED_BY: dict[str, Callable[[AsyncGpt, ClientOptions], None]] = {
     "hooks": AsyncGpt._derive_hooks,
     "rate_limiter": AsyncGpt._derive_rate_limiter,
     **dict.fromkeys(POOL_OPTIONS, AsyncGpt._derive_pool),
+    **dict.fromkeys(TRACING_OPTIONS, AsyncGpt._derive_tracing),
 }
 """The part of the client each option shapes: the constructor derives every part,
 ``with_options`` only those of the options it changes."""
@@ -549,6 +616,38 @@ def _retry_delay(budget: RetryBudget, exc: GptAsyncError) -> float | None:
     if not isinstance(exc, APIConnectionError):
         return None  # a bad body or bad input: the same request would fail the same way
     return budget.next_delay(None, None)
+
+
+@functools.cache
+def _tracing_module() -> Any:
+    """``gpt_async._tracing``, or ``None`` without opentelemetry-api (looked for once)."""
+    try:
+        from . import _tracing  # noqa: PLC0415 - OpenTelemetry loads only when used
+    except ImportError as exc:
+        if exc.name is None or not exc.name.startswith("opentelemetry"):
+            raise
+        return None
+    return _tracing
+
+
+def _telemetry(**options: Any) -> Telemetry | None:
+    """The client's tracing, or ``None`` when opentelemetry-api is not installed."""
+    module = _tracing_module()
+    return None if module is None else module.Telemetry(**options)
+
+
+def _otel_in_use(options: Mapping[str, Any]) -> bool:
+    """Whether the app uses OpenTelemetry: providers given, or its API imported by anyone.
+
+    (Auto-instrumentation and SDK set-up import ``opentelemetry.trace`` first.)
+    """
+    modules = sys.modules
+    return (
+        "opentelemetry.trace" in modules
+        or "opentelemetry.metrics" in modules
+        or options["tracer_provider"] is not None
+        or options["meter_provider"] is not None
+    )
 
 
 def _describe(exc: GptAsyncError) -> str:

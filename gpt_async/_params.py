@@ -57,6 +57,7 @@ __all__ = [
     "PARSE",
     "POOL_OPTIONS",
     "RUN_TOOLS",
+    "TRACING_OPTIONS",
     "ClientOptions",
     "CompletionCreateParams",
     "ParseParams",
@@ -158,6 +159,11 @@ class ClientOptions(TypedDict, total=False):
     proxy: str | None
     trust_env: bool
     azure_ad_token_provider: TokenProvider | None
+    tracing: bool
+    tracer_provider: Any
+    meter_provider: Any
+    capture_content: bool | None
+    propagate_trace_context: bool
 
 
 CLIENT_DEFAULTS: Final[Mapping[str, Any]] = {
@@ -165,6 +171,8 @@ CLIENT_DEFAULTS: Final[Mapping[str, Any]] = {
     "timeout": Timeout(),
     "api_key_header": "authorization",
     "trust_env": True,
+    "tracing": True,
+    "propagate_trace_context": True,
 }
 """Every client option's default: ``None`` but where named here."""
 
@@ -172,6 +180,11 @@ POOL_OPTIONS: Final = frozenset(
     {"limits", "transport", "session", "ssl_context", "proxy", "trust_env"}
 )
 """The options that shape the connection pool: ``with_options`` cannot share it then."""
+
+TRACING_OPTIONS: Final = frozenset(
+    {"tracing", "tracer_provider", "meter_provider", "capture_content", "propagate_trace_context"}
+)
+"""The options that shape the tracing: ``with_options`` makes a new tracer for them."""
 
 CALL_DEFAULTS: Final[Mapping[str, Any]] = {
     "timeout": DEFAULT,

@@ -98,6 +98,9 @@ def run(fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
             "a synchronous gpt_async call was made from inside its own event-loop thread "
             "(e.g. from a hook); use the AsyncGpt client there"
         )
+    # The caller's contextvars (its current OpenTelemetry span above all) go with the
+    # call: call_soon_threadsafe copies this thread's context into the callback that
+    # creates the task, and the task runs in that copy. tests/test_tracing.py checks it.
     call = _Call(fn, args, kwargs)
     loop.call_soon_threadsafe(call.start, loop)
     try:

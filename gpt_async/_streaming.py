@@ -28,7 +28,7 @@ import asyncio
 import contextlib
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import anyio
 
@@ -166,6 +166,7 @@ class AsyncStream(Generic[T]):
         self._done = False
         self._closed = False
         self._deadline: float | None = None
+        self._observer: _Observer | None = None
 
     @classmethod
     def from_response(cls, response: HTTPResponse, chunk_cls: type[T]) -> AsyncStream[T]:
@@ -194,6 +195,9 @@ class AsyncStream(Generic[T]):
             self._held.hold(self.response)
             self._deadline = connected._deadline
             self._held.on_end, connected._held.on_end = connected._held.on_end, None
+            if connected._observer is not None:  # the call's span follows this stream now
+                self._watch(connected._observer)
+                connected._observer = None
         return self.response
 
     @property
@@ -204,6 +208,11 @@ class AsyncStream(Generic[T]):
     @_on_end.setter
     def _on_end(self, hook: EndHook | None) -> None:
         self._held.on_end = hook
+
+    def _watch(self, observer: _Observer) -> None:
+        """Report each batch of chunks and the stream's end to ``observer`` (its span)."""
+        self._observer = observer
+        observer.bind(self)
 
     # ------------------------------------------------------------------ iteration
 
@@ -249,7 +258,9 @@ class AsyncStream(Generic[T]):
                     await self._end_if_done()
                 if chunks or self._done:
                     return chunks
-        except BaseException:
+        except BaseException as exc:
+            if self._observer is not None:
+                self._observer.end(exc)
             await self.aclose()
             raise
 
@@ -286,6 +297,8 @@ class AsyncStream(Generic[T]):
                 ) from None
             chunks.append(chunk)
         self.chunks.extend(chunks)
+        if self._observer is not None:
+            self._observer.observe(chunks, done=self._done)
         return chunks
 
     def _finish(self) -> None:
@@ -307,11 +320,15 @@ class AsyncStream(Generic[T]):
         :meth:`aclose` where you can await).
         """
         self._closed = True
+        if self._observer is not None:  # the call's span ends with the stream
+            self._observer.end()
         self._held.abandon()
 
     async def aclose(self) -> None:
         """Close the HTTP response; a stream not read to its end drops its connection."""
         self._closed = True
+        if self._observer is not None:  # the call's span ends with the stream
+            self._observer.end()
         self._held.close()
         await self._ended()
 
@@ -359,6 +376,16 @@ class AsyncStream(Generic[T]):
                 "(a loop over it was left early, or it was closed): there is no final completion"
             )
         return fold_chunks(self.chunks)  # type: ignore[arg-type]
+
+
+class _Observer(Protocol):
+    """What watches a stream from the side: the tracer's record of the call."""
+
+    def bind(self, stream: AsyncStream[Any]) -> None: ...
+
+    def observe(self, chunks: list[Any], *, done: bool) -> None: ...
+
+    def end(self, error: BaseException | None = None) -> None: ...
 
 
 def _stream_error(data: str, response: APIResponse[Any] | None) -> SDKError:

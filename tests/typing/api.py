@@ -91,6 +91,12 @@ async def rate_limited_api() -> None:
     await limiter.aclose()
 
 
+def tracing_options() -> None:
+    # The tracing keywords type-check on both clients (Gpt through ClientOptions).
+    gpt_async.AsyncGpt(tracing=False, capture_content=True, propagate_trace_context=False)
+    Gpt(tracing=True, tracer_provider=None, meter_provider=None, capture_content=None)
+
+
 async def raw_and_options_api(client: AsyncGpt, sync: Gpt) -> None:
     raw = await client.chat.completions.with_raw_response.create(model="m", messages=[])
     assert_type(raw, gpt_async.APIResponse[components.ChatCompletion])
