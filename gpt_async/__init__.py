@@ -43,7 +43,6 @@ from ._exceptions import (
     ToolLoopLimitError,
     UnprocessableEntityError,
 )
-from ._ratelimit import RateLimiter
 from ._ratelimit_info import RateLimitInfo
 from ._response import APIResponse
 from ._retry import RetryConfig
@@ -60,6 +59,7 @@ if TYPE_CHECKING:
         ParsedChatCompletionMessage,
         ParsedChoice,
     )
+    from ._ratelimit import RateLimiter
     from ._schema import json_schema
     from ._sync import Gpt, ParseStream, Stream
     from ._tools import FunctionTool, ToolResult, ToolRunResult, ToolStep, function_tool
@@ -74,6 +74,7 @@ _LAZY = {
     "ParsedChatCompletion": "_parse",
     "ParsedChatCompletionMessage": "_parse",
     "ParsedChoice": "_parse",
+    "RateLimiter": "_ratelimit",
     "Stream": "_sync",
     "ToolResult": "_tools",
     "ToolRunResult": "_tools",

@@ -56,7 +56,6 @@ from ._params import (
     RUN_TOOLS,
     TRACING_OPTIONS,
 )
-from ._ratelimit import RateLimiter
 from ._response import APIResponse
 from ._retry import RetryBudget, RetryConfig
 from ._streaming import AsyncStream
@@ -76,6 +75,7 @@ if TYPE_CHECKING:
 
     from ._params import ClientOptions, CompletionCreateParams, ParseParams, RunToolsParams
     from ._parse import AsyncParseStream, ParsedChatCompletion
+    from ._ratelimit import RateLimiter
     from ._tools import FunctionTool, ToolRunResult, ToolStep
     from ._tracing import Telemetry
 
@@ -244,7 +244,10 @@ class AsyncGpt:
         self._owns_transport = True
 
     def _derive_rate_limiter(self, o: ClientOptions) -> None:
-        check_option(o["rate_limiter"], RateLimiter, "rate_limiter")
+        if o["rate_limiter"] is not None:  # a limiter's module loads only for its users
+            from ._ratelimit import RateLimiter  # noqa: PLC0415
+
+            check_option(o["rate_limiter"], RateLimiter, "rate_limiter")
         self.rate_limiter: RateLimiter | None = o["rate_limiter"]
 
     @classmethod

@@ -48,10 +48,12 @@ def test_py_typed_is_shipped() -> None:
 
 
 def test_import_is_light() -> None:
-    """Importing gpt_async imports no testing server, FastAPI, portal thread or cattrs."""
+    """Importing gpt_async imports no testing server, FastAPI, portal thread, cattrs,
+    rate limiter, tracing, pydantic, redis or OpenTelemetry."""
     code = (
         "import sys, threading, gpt_async; "
-        "extras = ('fastapi', 'gpt_async.testing', 'orjson', 'cattrs'); "
+        "extras = ('fastapi', 'gpt_async.testing', 'orjson', 'cattrs', 'gpt_async._ratelimit',"
+        " 'gpt_async._tracing', 'pydantic', 'redis', 'opentelemetry'); "
         "print(sorted(m for m in extras if m in sys.modules)); "
         "print(threading.active_count())"
     )
@@ -61,4 +63,6 @@ def test_import_is_light() -> None:
     assert "fastapi" not in out[0]
     assert "gpt_async.testing" not in out[0]
     assert "cattrs" not in out[0]  # loaded on the first response off the common shape
+    for module in ("_ratelimit", "_tracing", "pydantic", "redis", "opentelemetry"):
+        assert module not in out[0]
     assert out[1] == "1"
