@@ -1,5 +1,8 @@
 """The ``gpt-async`` command: ``gpt-async chat "prompt"`` (also ``python -m gpt_async``).
 
+``gpt-async batch INPUT.jsonl OUTPUT.jsonl`` runs a file of requests; its
+logic lives in ``gpt_async._bulk._cli``.
+
 With ``--local``, or when no API key is configured, it answers from the embedded
 testing server (an echo of the prompt) and says so on stderr, so the command
 always works on a fresh machine.
@@ -16,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from . import Gpt, GptAsyncError, to_dict
+from ._bulk import _cli as _bulk_cli
 
 __all__ = ["main"]
 
@@ -39,12 +43,15 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument(
         "--local", action="store_true", help="answer from the embedded local test server"
     )
+    _bulk_cli.add_parser(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command; returns the exit status (0 ok, 1 API error, 2 usage)."""
+    """Run the command; returns the exit status (0 ok, 1 API error, 2 usage; see batch)."""
     args = _parser().parse_args(argv)
+    if args.command == "batch":
+        return _bulk_cli.run(args)
     prompt = args.prompt
     if prompt is None or prompt == "-":
         if sys.stdin.isatty():

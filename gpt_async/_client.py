@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 import anyio
 import attrs
 
-from . import _converter
+from . import _capture, _converter
 from ._config import (
     Limits,
     Timeout,
@@ -316,7 +316,10 @@ class AsyncGpt:
     ) -> tuple[HTTPResponse, ChatCompletion | AsyncStream[ChatCompletionChunk]]:
         budget = RetryBudget(retry)
         content = _converter.dumps(request.json)
+        record = _capture.CURRENT.get()
         while True:
+            if record is not None:
+                record.attempts += 1
             if self.hooks.before_request:
                 await _run_hooks(self.hooks.before_request, request)
                 for name, value in request.headers.items():  # a hook's headers, too
@@ -409,6 +412,9 @@ def _error_object(data: bytes) -> dict[str, Any] | None:
 
 async def _parse_completion(response: HTTPResponse) -> ChatCompletion:
     data = await response.read()
+    record = _capture.CURRENT.get()
+    if record is not None:  # a bulk run writes the server's own bytes
+        record.body, record.request_id = data, response.headers.get("x-request-id")
     content_type = response.headers.get("Content-Type", "")
     if "json" not in content_type:
         raise APIResponseValidationError(

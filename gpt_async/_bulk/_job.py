@@ -1,0 +1,215 @@
+"""A bulk run from an input JSONL file into an output JSONL file, live or through the Batch API.
+
+Rerunning with the same output resumes: the ids already in the output are
+skipped, a torn last line is cut off and redone. ``shard`` keeps the ids of one
+shard, so several processes can split one input, each with its own output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import anyio
+
+from gpt_async._config import check_option
+from gpt_async._exceptions import AuthenticationError, RequestValidationError
+
+from ._jsonl import OutputWriter, Shard, encode_result, read_input, scan_output
+from ._progress import Display, ProgressMode, make_display
+from ._runner import DEFAULT_CONCURRENCY, BulkRequest, BulkResult, Pool, _check_concurrency
+from ._totals import BulkSummary, Prices, Tracker
+
+if TYPE_CHECKING:
+    from gpt_async._client import AsyncGpt
+
+__all__ = ["JobOptions", "bulk_file", "live_pass"]
+
+Mode = Literal["live", "batch"]
+BATCH_MAX_LINES = 50_000
+BATCH_MAX_BYTES = 200 * 1024 * 1024
+
+
+class JobOptions:
+    """The checked options of one file run (see :func:`bulk_file`)."""
+
+    def __init__(
+        self,
+        *,
+        input: str | Path,
+        output: str | Path,
+        concurrency: int,
+        model: str | None,
+        shard: Shard | str | None,
+        retry_failed: bool,
+        progress: ProgressMode,
+    ) -> None:
+        self.input = Path(input)
+        self.output = Path(output)
+        if not self.input.is_file():
+            raise RequestValidationError("input", f"no such file: {self.input}")
+        if self.output.exists() and self.output.samefile(self.input):
+            raise RequestValidationError("output", "must not be the input file")
+        if not self.output.parent.is_dir():
+            raise RequestValidationError("output", f"no such directory: {self.output.parent}")
+        _check_concurrency(concurrency)
+        check_option(model, str, "model")
+        self.concurrency = concurrency
+        self.model = model
+        self.shard = Shard.parse(shard) if isinstance(shard, str) else shard
+        check_option(self.shard, Shard, "shard")
+        self.retry_failed = retry_failed
+        if progress not in ("auto", "bar", "plain", "none"):
+            raise RequestValidationError("progress", "expected auto, bar, plain or none")
+        self.progress: ProgressMode = progress
+
+    def pending(self, done: set[str]) -> Iterator[BulkRequest | BulkResult]:
+        """The input's requests not yet done and in this shard, read lazily."""
+        for _lineno, item in read_input(self.input, self.model):
+            if item.custom_id not in done and (self.shard is None or item.custom_id in self.shard):
+                yield item
+
+    def total(self, done: int) -> int | None:
+        """The requests left to run, for the ETA (unknown with a shard)."""
+        if self.shard is not None:
+            return None
+        with self.input.open("rb") as lines:
+            return max(sum(1 for line in lines if line.strip()) - done, 0)
+
+
+@contextlib.asynccontextmanager
+async def _showing(
+    display: Display | None, tracker: Tracker, pool: Pool | None
+) -> AsyncIterator[None]:
+    if display is None:
+        yield
+        return
+
+    def in_flight() -> int:
+        return pool.in_flight if pool is not None else 0
+
+    async def tick() -> None:
+        while True:
+            await anyio.sleep(display.interval)
+            display.refresh(tracker, in_flight())
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(tick)
+        try:
+            yield
+        finally:
+            group.cancel_scope.cancel()
+            display.close(tracker, in_flight())
+
+
+async def live_pass(
+    client: AsyncGpt, options: JobOptions, tracker: Tracker, done: set[str]
+) -> None:
+    """Run the input's requests not ``done`` live, appending each result to the output."""
+    writer = OutputWriter(options.output)
+
+    async def write(result: BulkResult) -> None:
+        if isinstance(result.error, AuthenticationError):
+            raise result.error  # every other request would fail the same way: stop the run
+        writer.write(encode_result(result))
+        if tracker.add(result):
+            pool.stop()
+
+    source = options.pending(done)
+    pool = Pool(client, source, concurrency=options.concurrency, on_result=write)
+    display = None
+    if options.progress != "none":
+        display = make_display(options.progress, options.total(len(done)))
+    try:
+        async with _showing(display, tracker, pool):
+            if not tracker.over_budget():
+                await pool.run()
+    finally:
+        writer.close()
+
+
+def _prices(prices: Prices | Mapping[str, Any] | str | Path | None) -> Prices | None:
+    if prices is None or isinstance(prices, Prices):
+        return prices
+    if isinstance(prices, Mapping):
+        return Prices(prices)
+    return Prices.load(prices)
+
+
+async def bulk_file(
+    client: AsyncGpt,
+    input: str | Path,
+    output: str | Path,
+    *,
+    mode: Mode = "live",
+    concurrency: int = DEFAULT_CONCURRENCY,
+    model: str | None = None,
+    shard: str | Shard | None = None,
+    prices: Prices | Mapping[str, Any] | str | Path | None = None,
+    max_tokens_total: int | None = None,
+    max_cost: float | None = None,
+    retry_failed: bool = False,
+    progress: ProgressMode = "none",
+    poll_interval: float = 10.0,
+    live_fallback: bool = True,
+    batch_max_lines: int = BATCH_MAX_LINES,
+    batch_max_bytes: int = BATCH_MAX_BYTES,
+) -> BulkSummary:
+    """Run every request of a Batch API input file; write a Batch API output file.
+
+    Args:
+        client: The client (its retries and rate limiter apply to live requests).
+        input: The input JSONL: Batch API request lines, or bare request bodies
+            (whose ids are their line numbers).
+        output: The output JSONL, appended to; rerunning with it resumes.
+        mode: ``"live"`` sends the requests now; ``"batch"`` goes through the
+            Batch API (half the price, within 24 hours), keeping its batch ids in
+            ``OUTPUT.batches.json`` so a rerun resumes them.
+        concurrency: The most live requests in flight at once.
+        model: The model of request bodies that name none.
+        shard: ``"I/N"`` (or a :class:`Shard`): only the ids of shard I of N.
+        prices: A price table (see :class:`Prices`): a mapping or a JSON file.
+        max_tokens_total: Stop (cleanly) once this run used this many tokens.
+        max_cost: Stop (cleanly) once this run cost this many USD (needs ``prices``).
+        retry_failed: Drop the output's failed lines first and run those ids again.
+        progress: ``"auto"`` (a bar or status line on a terminal), ``"bar"``,
+            ``"plain"`` or ``"none"``.
+        poll_interval: Batch mode: the first wait between polls (it backs off).
+        live_fallback: Batch mode: run live what expired, failed or was cancelled.
+        batch_max_lines: Batch mode: the most lines per batch (OpenAI: 50,000).
+        batch_max_bytes: Batch mode: the most bytes per batch file (OpenAI: 200 MB).
+
+    Returns:
+        The counts, tokens and cost of this run.
+
+    Raises:
+        RequestValidationError: A bad option or a missing file (before any request).
+        CorruptOutputError: The output has a broken line that is not the last one.
+    """
+    options = JobOptions(
+        input=input,
+        output=output,
+        concurrency=concurrency,
+        model=model,
+        shard=shard,
+        retry_failed=retry_failed,
+        progress=progress,
+    )
+    check_option(max_tokens_total, int, "max_tokens_total")
+    check_option(max_cost, (int, float), "max_cost")
+    table = _prices(prices)
+    if max_cost is not None and table is None:
+        raise RequestValidationError("max_cost", "needs a price table (prices)")
+    if mode not in ("live", "batch"):
+        raise RequestValidationError("mode", "expected 'live' or 'batch'")
+    tracker = Tracker(
+        prices=table, max_tokens_total=max_tokens_total, max_cost=max_cost, batch=mode == "batch"
+    )
+    resumed = scan_output(options.output, drop_failed=retry_failed)
+    tracker.summary.already_done = len(resumed.done)
+    if mode == "batch":
+        raise RequestValidationError("mode", "the Batch API mode is not in this build yet")
+    await live_pass(client, options, tracker, resumed.done)
+    return tracker.finish()
