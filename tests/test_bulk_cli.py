@@ -279,3 +279,16 @@ def test_rate_limit_flags_build_a_limiter(
     status, err = main(capsys, server, tmp_path, "--rpm", "6000", "--tpm", "1000000")
     assert status == 0, err
     assert sorted(line["custom_id"] for line in whole_lines(tmp_path / "out.jsonl")) == ids
+
+
+def test_batch_mode_from_the_command_line(
+    server: ThreadedFakeOpenAIServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--mode batch goes through /files and /batches and writes every id."""
+    server.reset()
+    ids = write_input(tmp_path / "in.jsonl", 7)
+    status, err = main(capsys, server, tmp_path, "--mode", "batch", "--poll-interval", "0.01")
+    assert status == 0, err
+    assert "7 succeeded" in err
+    assert [b["status"] for b in server.batches.batches.values()] == ["completed"]
+    assert sorted(line["custom_id"] for line in whole_lines(tmp_path / "out.jsonl")) == ids

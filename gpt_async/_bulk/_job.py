@@ -67,9 +67,18 @@ class JobOptions:
 
     def pending(self, done: set[str]) -> Iterator[BulkRequest | BulkResult]:
         """The input's requests not yet done and in this shard, read lazily."""
-        for _lineno, item in read_input(self.input, self.model):
-            if item.custom_id not in done and (self.shard is None or item.custom_id in self.shard):
-                yield item
+        for _lineno, item in self.numbered(done):
+            yield item
+
+    def numbered(
+        self, done: set[str], start: int = 1
+    ) -> Iterator[tuple[int, BulkRequest | BulkResult]]:
+        """``(line number, request)`` of :meth:`pending`, from line ``start`` on."""
+        for lineno, item in read_input(self.input, self.model):
+            if lineno < start or item.custom_id in done:
+                continue
+            if self.shard is None or item.custom_id in self.shard:
+                yield lineno, item
 
     def total(self, done: int) -> int | None:
         """The requests left to run, for the ETA (unknown with a shard)."""
@@ -128,6 +137,16 @@ async def live_pass(
                 await pool.run()
     finally:
         writer.close()
+
+
+def _check_batch_options(poll_interval: float, max_lines: int, max_bytes: int) -> None:
+    check_option(poll_interval, (int, float), "poll_interval")
+    if poll_interval <= 0:
+        raise RequestValidationError("poll_interval", "must be > 0")
+    for name, value in (("batch_max_lines", max_lines), ("batch_max_bytes", max_bytes)):
+        check_option(value, int, name)
+        if value < 1:
+            raise RequestValidationError(name, "must be an integer >= 1")
 
 
 def _prices(prices: Prices | Mapping[str, Any] | str | Path | None) -> Prices | None:
@@ -204,12 +223,19 @@ async def bulk_file(
         raise RequestValidationError("max_cost", "needs a price table (prices)")
     if mode not in ("live", "batch"):
         raise RequestValidationError("mode", "expected 'live' or 'batch'")
+    _check_batch_options(poll_interval, batch_max_lines, batch_max_bytes)
     tracker = Tracker(
         prices=table, max_tokens_total=max_tokens_total, max_cost=max_cost, batch=mode == "batch"
     )
     resumed = scan_output(options.output, drop_failed=retry_failed)
     tracker.summary.already_done = len(resumed.done)
     if mode == "batch":
-        raise RequestValidationError("mode", "the Batch API mode is not in this build yet")
+        from ._batch import BatchJob  # noqa: PLC0415 - only the Batch API mode needs it
+
+        job = BatchJob(client, options, tracker, poll_interval=poll_interval)
+        await job.run(resumed.done, max_lines=batch_max_lines, max_bytes=batch_max_bytes)
+        if not live_fallback or tracker.over_budget():
+            return tracker.finish()
+        tracker.batch = False  # what is left runs live, at live prices
     await live_pass(client, options, tracker, resumed.done)
     return tracker.finish()

@@ -156,7 +156,7 @@ class Tracker:
         self._prices = prices
         self._max_tokens = max_tokens_total
         self._max_cost = max_cost
-        self._batch = batch
+        self.batch = batch
         self.started = time.monotonic()
 
     @property
@@ -182,7 +182,7 @@ class Tracker:
         summary.prompt_tokens += prompt
         summary.completion_tokens += completion
         if self._prices is not None and summary.cost is not None:
-            cost = self._prices.cost(model, prompt, completion, batch=self._batch)
+            cost = self._prices.cost(model, prompt, completion, batch=self.batch)
             if cost is None:
                 summary.unpriced.add(model)
             else:

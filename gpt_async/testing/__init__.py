@@ -27,6 +27,7 @@ Unscripted requests get a deterministic echo of the last user message; see
 
 from __future__ import annotations
 
+from gpt_async.testing._batches import BatchStore
 from gpt_async.testing._script import Fault, RawBytes, Reply, ScriptItem, StreamEvent, StreamReply
 from gpt_async.testing._server import (
     DEFAULT_CREATED,
@@ -38,6 +39,7 @@ from gpt_async.testing._server import (
 )
 
 __all__ = [
+    "BatchStore",
     "DEFAULT_CREATED",
     "DefaultHandler",
     "FakeOpenAIServer",

@@ -43,6 +43,7 @@ import attrs
 from aiohttp import web
 from multidict import CIMultiDictProxy
 
+from gpt_async.testing._batches import BatchStore
 from gpt_async.testing._script import (
     REQUEST_ID_KEY,
     RawBytes,
@@ -159,6 +160,8 @@ class FakeOpenAIServer:
         self._disconnects = 0
         self._disconnect_cond = threading.Condition()
         self._disconnect_event: anyio.Event | None = None
+        #: The Files and Batches API (``/v1/files``, ``/v1/batches``); see `BatchStore`.
+        self.batches = BatchStore(self, self._clock)
 
     def __repr__(self) -> str:
         where = self.url if self._port is not None else "not started"
@@ -253,6 +256,7 @@ class FakeOpenAIServer:
         self._queue.clear()
         self.requests.clear()
         self._default = None
+        self.batches.reset()
         with self._disconnect_cond:
             self._disconnects = 0
 
@@ -329,6 +333,7 @@ class FakeOpenAIServer:
         app = web.Application(client_max_size=_MAX_BODY)
         for path in _CHAT_PATHS:
             app.router.add_post(path, self._chat)
+        self.batches.add_routes(app.router)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
         app.on_response_prepare.append(self._stamp_request_id)
         return app
@@ -508,6 +513,11 @@ class ThreadedFakeOpenAIServer:
     def queued(self) -> int:
         """How many scripted items are still waiting for a request."""
         return self._server.queued
+
+    @property
+    def batches(self) -> BatchStore:
+        """The Files and Batches API; see `FakeOpenAIServer.batches`."""
+        return self._server.batches
 
     @property
     def disconnects(self) -> int:
