@@ -23,6 +23,7 @@ TEST_DEPS = [
     "fastapi>=0.110",
     "uvicorn>=0.29",
     "selenium>=4.11",
+    "tqdm>=4.66",
 ]
 LINT_DEPS = ["ruff>=0.6"]
 TYPE_DEPS = ["mypy>=1.11", "pytest>=8", "hypothesis>=6.100", "fastapi>=0.110"]

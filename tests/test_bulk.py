@@ -386,31 +386,14 @@ async def test_missing_input_fails_naming_it(client: AsyncGpt, tmp_path: Path) -
         await gpt_async.bulk_file(client, tmp_path / "nope.jsonl", tmp_path / "out.jsonl")
 
 
-async def test_ten_thousand_requests_under_a_server_limit_see_no_429(tmp_path: Path) -> None:
-    """10k requests against a server that 429s above 8 connections: no 429, every id once."""
-    limit, rejected = 8, 0
-    async with FakeOpenAIServer(record=False) as server:
-
-        def limited(data: Any) -> Reply:
-            nonlocal rejected
-            if server.active_connections > limit:
-                rejected += 1
-                return Reply.error(429, "Rate limit reached", code="rate_limit_exceeded")
-            return Reply(json=_echo_json(data))
-
-        server.set_default(limited)
-        ids = write_input(tmp_path / "in.jsonl", 10_000, bare=True)
-        async with AsyncGpt(api_key_auth="k", server_url=server.url, max_retries=0) as client:
-            summary = await gpt_async.bulk_file(
-                client, tmp_path / "in.jsonl", tmp_path / "out.jsonl", concurrency=limit
-            )
-            assert (summary.succeeded, summary.failed, rejected) == (10_000, 0, 0)
-            assert sorted(output_ids(tmp_path / "out.jsonl")) == sorted(ids)
-            # The limit is real: twice the concurrency does get 429s.
-            async with gpt_async.bulk(
-                client, (prompt(i) for i in range(300)), concurrency=32
-            ) as run:
-                errors = [r.error async for r in run if not r.ok]
-    assert errors
-    assert all(isinstance(e, gpt_async.RateLimitError) for e in errors)
-    assert rejected == len(errors)
+async def test_wrong_key_stops_the_run_without_writing_it(tmp_path: Path) -> None:
+    """A 401 ends the run with AuthenticationError; no line is written, so a rerun redoes it."""
+    write_input(tmp_path / "in.jsonl", 20)
+    async with (
+        FakeOpenAIServer(api_key="sk-right") as server,
+        AsyncGpt(api_key_auth="sk-wrong", server_url=server.url) as client,
+    ):
+        with pytest.raises(gpt_async.AuthenticationError):
+            await gpt_async.bulk_file(client, tmp_path / "in.jsonl", tmp_path / "out.jsonl")
+        assert len(server.requests) <= 16  # the first answer stopped the rest
+    assert output_ids(tmp_path / "out.jsonl") == []

@@ -292,3 +292,34 @@ def test_batch_mode_from_the_command_line(
     assert "7 succeeded" in err
     assert [b["status"] for b in server.batches.batches.values()] == ["completed"]
     assert sorted(line["custom_id"] for line in whole_lines(tmp_path / "out.jsonl")) == ids
+
+
+def test_ten_thousand_requests_under_a_server_limit_see_no_429(tmp_path: Path) -> None:
+    """10k requests against a server that 429s above 8 connections: none 429, every id once."""
+    limit, rejected = 8, 0
+    with ThreadedFakeOpenAIServer(record=False) as server:
+
+        def limited(data: Any) -> Reply:
+            nonlocal rejected
+            if server.active_connections > limit:
+                rejected += 1
+                return Reply.error(429, "Rate limit reached", code="rate_limit_exceeded")
+            return Reply(json=_echo(data))
+
+        server.set_default(limited)
+        ids = write_input(tmp_path / "in.jsonl", 10_000)
+        done = run_cli(server, tmp_path, "--progress", "none", "-c", str(limit))
+        assert done.returncode == 0, done.stderr
+        assert "10,000 succeeded, 0 failed" in done.stderr
+        assert rejected == 0
+        assert sorted(line["custom_id"] for line in whole_lines(tmp_path / "out.jsonl")) == sorted(
+            ids
+        )
+        # The limit is real: four times the concurrency, without retries, gets 429s.
+        with gpt_async.Gpt(api_key_auth="k", server_url=server.url, max_retries=0) as client:
+            requests = [{"model": "m", "messages": [{"role": "user", "content": "x"}]}] * 300
+            errors = [r.error for r in gpt_async.bulk_sync(client, requests, concurrency=32)]
+    failures = [e for e in errors if e is not None]
+    assert failures
+    assert all(isinstance(e, gpt_async.RateLimitError) for e in failures)
+    assert rejected == len(failures)

@@ -65,6 +65,7 @@ class ClientSpec:
         requires: Top-level modules that must be importable.
         import_name: The package whose cold import is timed for this client.
         is_async: Whether the adapter is an :class:`AsyncClient`.
+        only: The scenarios this client runs (None: every one that admits it).
     """
 
     name: str
@@ -73,6 +74,7 @@ class ClientSpec:
     requires: tuple[str, ...]
     import_name: str
     is_async: bool
+    only: tuple[str, ...] | None = None
 
     def missing(self) -> str | None:
         """Name a required module that is not installed, or ``None``."""
@@ -105,6 +107,8 @@ CLIENTS: tuple[ClientSpec, ...] = (
                ("gpt_async",), "gpt_async", is_async=True),
     ClientSpec("gpt_async_sync", "gpt_async Gpt (sync)", "benchmarks.clients.gpt_async_client",
                ("gpt_async",), "gpt_async", is_async=False),
+    ClientSpec("gpt_async_bulk", "gpt_async bulk()", "benchmarks.clients.gpt_async_bulk",
+               ("gpt_async",), "gpt_async", is_async=True, only=("bulk", "bulk_memory")),
     ClientSpec("openai", "openai AsyncOpenAI", "benchmarks.clients.openai_client",
                _OPENAI, "openai", is_async=True),
     ClientSpec("openai_aiohttp", "openai AsyncOpenAI+aiohttp",

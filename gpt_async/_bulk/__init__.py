@@ -10,7 +10,7 @@ display; ``_job`` a file run; ``_batch`` the Batch API mode; ``_cli`` the
 from __future__ import annotations
 
 from ._job import bulk_file
-from ._jsonl import CorruptOutputError, Shard
+from ._jsonl import Shard
 from ._runner import BulkRequest, BulkResult, BulkRun, bulk, bulk_sync
 from ._totals import BulkSummary, Prices
 
@@ -19,7 +19,6 @@ __all__ = [
     "BulkResult",
     "BulkRun",
     "BulkSummary",
-    "CorruptOutputError",
     "Prices",
     "Shard",
     "bulk",

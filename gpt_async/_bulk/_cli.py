@@ -95,25 +95,31 @@ def _server_url(args: argparse.Namespace) -> Iterator[str | None]:
 
 
 async def _run(args: argparse.Namespace, url: str | None) -> BulkSummary:
-    async with AsyncGpt(**_client_options(args, url)) as client:
-        return await bulk_file(
-            client,
-            args.input,
-            args.output,
-            mode=args.mode,
-            concurrency=args.concurrency,
-            model=args.model,
-            shard=args.shard,
-            prices=args.prices,
-            max_tokens_total=args.max_tokens_total,
-            max_cost=args.max_cost,
-            retry_failed=args.retry_failed,
-            progress=args.progress,
-            poll_interval=args.poll_interval,
-            live_fallback=not args.no_live_fallback,
-            batch_max_lines=args.batch_max_lines,
-            batch_max_bytes=args.batch_max_bytes,
-        )
+    options = _client_options(args, url)
+    try:
+        async with AsyncGpt(**options) as client:
+            return await bulk_file(
+                client,
+                args.input,
+                args.output,
+                mode=args.mode,
+                concurrency=args.concurrency,
+                model=args.model,
+                shard=args.shard,
+                prices=args.prices,
+                max_tokens_total=args.max_tokens_total,
+                max_cost=args.max_cost,
+                retry_failed=args.retry_failed,
+                progress=args.progress,
+                poll_interval=args.poll_interval,
+                live_fallback=not args.no_live_fallback,
+                batch_max_lines=args.batch_max_lines,
+                batch_max_bytes=args.batch_max_bytes,
+            )
+    finally:
+        limiter = options.get("rate_limiter")
+        if limiter is not None and hasattr(limiter, "aclose"):
+            await limiter.aclose()  # its Redis connection, if any
 
 
 def _check_key(args: argparse.Namespace) -> None:

@@ -8,6 +8,7 @@ shard, so several processes can split one input, each with its own output.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -63,6 +64,10 @@ class JobOptions:
         self.retry_failed = retry_failed
         if progress not in ("auto", "bar", "plain", "none"):
             raise RequestValidationError("progress", "expected auto, bar, plain or none")
+        if progress == "bar" and importlib.util.find_spec("tqdm") is None:
+            raise RequestValidationError(
+                "progress", "bar needs tqdm: pip install gpt_async[progress]"
+            )
         self.progress: ProgressMode = progress
 
     def pending(self, done: set[str]) -> Iterator[BulkRequest | BulkResult]:

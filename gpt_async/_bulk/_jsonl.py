@@ -29,6 +29,7 @@ from gpt_async._exceptions import (
     APIConnectionError,
     APIResponseValidationError,
     APITimeoutError,
+    CorruptOutputError,
     GptAsyncError,
     RequestValidationError,
     SDKError,
@@ -197,10 +198,6 @@ class Resumed:
     done: set[str] = attrs.field(factory=set)
     failed: int = 0
     torn: bool = False
-
-
-class CorruptOutputError(GptAsyncError, ValueError):
-    """An output line before the last one is not a result line; it is not ours to fix."""
 
 
 def scan_output(path: Path, *, drop_failed: bool = False) -> Resumed:
