@@ -165,6 +165,15 @@ def _all_running(server: FakeOpenAIServer, count: int) -> bool:
     return len(batches) == count and all(b["status"] == "in_progress" for b in batches)
 
 
+async def test_state_file_of_another_input_is_refused(client: AsyncGpt, tmp_path: Path) -> None:
+    """A state file left by a run over another input stops the run, naming the output."""
+    write_input(tmp_path / "in.jsonl", 2)
+    state = {"input": "/elsewhere/other.jsonl", "next_line": 1, "parts": []}
+    (tmp_path / "out.jsonl.batches.json").write_text(json.dumps(state))
+    with pytest.raises(gpt_async.RequestValidationError, match="another input"):
+        await run_batch(client, tmp_path)
+
+
 async def test_expired_batch_is_completed_live(
     client: AsyncGpt, server: FakeOpenAIServer, tmp_path: Path
 ) -> None:
@@ -205,6 +214,19 @@ async def test_failed_batch_is_run_live(
     assert batch["errors"]["data"][0]["message"]
     assert calls(server, "POST", "/v1/chat/completions") == 3
     assert sorted(output_lines(tmp_path / "out.jsonl")) == sorted(ids)
+
+
+async def test_cancelled_batch_keeps_its_results_and_runs_the_rest_live(
+    client: AsyncGpt, server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """A batch cancelled after 2 lines: those 2 are kept, the other 3 run live."""
+    ids = write_input(tmp_path / "in.jsonl", 5)
+    server.batches.script_next("cancelled", after=2)
+    summary = await run_batch(client, tmp_path)
+    assert [b["status"] for b in server.batches.batches.values()] == ["cancelled"]
+    assert calls(server, "POST", "/v1/chat/completions") == 3
+    assert sorted(output_lines(tmp_path / "out.jsonl")) == sorted(ids)
+    assert summary.succeeded == 5
 
 
 async def test_failed_request_in_a_batch_is_an_error_line(

@@ -77,7 +77,7 @@ def _env() -> dict[str, str]:
 
 
 def run_cli(
-    server: ThreadedFakeOpenAIServer, tmp: Path, *extra: str
+    server: ThreadedFakeOpenAIServer, tmp: Path, *extra: str, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
     """Run the command in a subprocess to its end."""
     return subprocess.run(
@@ -85,7 +85,7 @@ def run_cli(
         env=_env(),
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
         check=False,
     )
 
@@ -297,6 +297,8 @@ def test_batch_mode_from_the_command_line(
 def test_ten_thousand_requests_under_a_server_limit_see_no_429(tmp_path: Path) -> None:
     """10k requests against a server that 429s above 8 connections: none 429, every id once."""
     limit, rejected = 8, 0
+    # One encoded reply for all: the test is about admission, not content.
+    answer = Reply(body=json.dumps(_echo({"model": "m", "messages": [{"content": "hi"}]})))
     with ThreadedFakeOpenAIServer(record=False) as server:
 
         def limited(data: Any) -> Reply:
@@ -304,11 +306,11 @@ def test_ten_thousand_requests_under_a_server_limit_see_no_429(tmp_path: Path) -
             if server.active_connections > limit:
                 rejected += 1
                 return Reply.error(429, "Rate limit reached", code="rate_limit_exceeded")
-            return Reply(json=_echo(data))
+            return answer
 
         server.set_default(limited)
         ids = write_input(tmp_path / "in.jsonl", 10_000)
-        done = run_cli(server, tmp_path, "--progress", "none", "-c", str(limit))
+        done = run_cli(server, tmp_path, "--progress", "none", "-c", str(limit), timeout=300)
         assert done.returncode == 0, done.stderr
         assert "10,000 succeeded, 0 failed" in done.stderr
         assert rejected == 0

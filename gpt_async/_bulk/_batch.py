@@ -24,7 +24,11 @@ import anyio
 
 from gpt_async import _converter
 from gpt_async._client import _retry_delay, _status_error
-from gpt_async._exceptions import APIResponseValidationError, GptAsyncError
+from gpt_async._exceptions import (
+    APIResponseValidationError,
+    GptAsyncError,
+    RequestValidationError,
+)
 from gpt_async._retry import RetryBudget
 from gpt_async._transport import HTTPRequest, HTTPResponse
 
@@ -145,11 +149,15 @@ class _State:
 
     def __init__(self, path: Path, input: Path) -> None:
         self.path = path
-        self.input = str(input)
+        self.input = str(input.resolve())
         self.next_line = 1
         self.parts: list[dict[str, Any]] = []
         if path.exists():
             data = json.loads(path.read_text())
+            if data.get("input") != self.input:
+                raise RequestValidationError(
+                    "output", f"{path} records batches of another input: {data.get('input')}"
+                )
             self.next_line, self.parts = data["next_line"], data["parts"]
 
     def save(self) -> None:

@@ -20,7 +20,7 @@ import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, BinaryIO, Final
 
 import attrs
 
@@ -203,14 +203,36 @@ class Resumed:
 def scan_output(path: Path, *, drop_failed: bool = False) -> Resumed:
     """Read the ids already done; cut off a torn last line; optionally drop failed lines.
 
+    With ``drop_failed`` the kept lines are streamed into a new file that then
+    replaces the output (atomically), so memory stays flat either way.
+
     Raises:
         CorruptOutputError: A line other than the last is not a JSON result line.
     """
-    resumed = Resumed()
     if not path.exists():
+        return Resumed()
+    if not drop_failed:
+        resumed, good = _scan(path, None)
+        if resumed.torn:
+            os.truncate(path, good)
         return resumed
-    good = 0  # the byte offset after the last whole, valid line
-    kept: list[bytes] | None = [] if drop_failed else None
+    temporary = path.with_name(path.name + ".tmp")
+    try:
+        with temporary.open("wb") as kept:
+            resumed, _good = _scan(path, kept)
+            kept.flush()
+            os.fsync(kept.fileno())
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    temporary.replace(path)
+    fsync_dir(path)
+    return resumed
+
+
+def _scan(path: Path, kept: BinaryIO | None) -> tuple[Resumed, int]:
+    """The ids in the output and the byte offset after its last whole line."""
+    resumed, good = Resumed(), 0
     with path.open("rb") as lines:
         for lineno, line in enumerate(lines, 1):
             parsed = _result_line(line)
@@ -220,22 +242,14 @@ def scan_output(path: Path, *, drop_failed: bool = False) -> Resumed:
                 resumed.torn = True
                 break
             good += len(line)
-            _take(resumed, parsed, line, kept)
-    if kept is not None:
-        _rewrite(path, kept)
-    elif resumed.torn:
-        os.truncate(path, good)
-    return resumed
-
-
-def _take(resumed: Resumed, parsed: dict[str, Any], line: bytes, kept: list[bytes] | None) -> None:
-    is_failure = line_failed(parsed)
-    if kept is not None and is_failure:
-        return
-    resumed.done.add(parsed["custom_id"])
-    resumed.failed += is_failure
-    if kept is not None:
-        kept.append(line)
+            is_failure = line_failed(parsed)
+            if kept is not None:
+                if is_failure:
+                    continue  # dropped: its id runs again
+                kept.write(line)
+            resumed.done.add(parsed["custom_id"])
+            resumed.failed += is_failure
+    return resumed, good
 
 
 def _result_line(line: bytes) -> dict[str, Any] | None:
@@ -248,16 +262,6 @@ def _result_line(line: bytes) -> dict[str, Any] | None:
     if not isinstance(parsed, dict) or not isinstance(parsed.get("custom_id"), str):
         return None
     return parsed
-
-
-def _rewrite(path: Path, lines: list[bytes]) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    with temporary.open("wb") as out:
-        out.writelines(lines)
-        out.flush()
-        os.fsync(out.fileno())
-    temporary.replace(path)
-    fsync_dir(path)
 
 
 def fsync_dir(path: Path) -> None:
