@@ -293,3 +293,13 @@ async def test_bad_batch_options_fail_before_io(
     with pytest.raises(gpt_async.RequestValidationError, match="batch_max_lines"):
         await run_batch(client, tmp_path, batch_max_lines=0)
     assert server.requests == []
+
+
+async def test_batch_api_errors_are_typed(server: FakeOpenAIServer, tmp_path: Path) -> None:
+    """A wrong key fails the upload with AuthenticationError; nothing is written."""
+    write_input(tmp_path / "in.jsonl", 2)
+    async with AsyncGpt(api_key_auth="sk-wrong", server_url=server.url) as client:
+        with pytest.raises(gpt_async.AuthenticationError):
+            await run_batch(client, tmp_path)
+    assert server.batches.batches == {}
+    assert (tmp_path / "out.jsonl").read_bytes() == b""

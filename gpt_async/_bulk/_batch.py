@@ -77,17 +77,19 @@ class BatchAPI:
                     raise
                 await anyio.sleep(delay)
 
-    async def _json(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
-        content = b"" if body is None else _converter.dumps(body)
-        response: HTTPResponse = await self._send(method, path, content, "application/json")
+    async def _json(
+        self, method: str, path: str, content: bytes, content_type: str = "application/json"
+    ) -> dict[str, Any]:
+        response: HTTPResponse = await self._send(method, path, content, content_type)
         data = await response.read()
         try:
             parsed = _converter.loads(data)
         except ValueError:
             parsed = None
-        if not isinstance(parsed, dict):
+        if not isinstance(parsed, dict) or not isinstance(parsed.get("id"), str):
             raise APIResponseValidationError(
-                f"{path}: expected a JSON object", body=data[:500].decode("utf-8", "replace")
+                f"{path}: expected a JSON object with an id",
+                body=data[:500].decode("utf-8", "replace"),
             )
         return parsed
 
@@ -95,20 +97,18 @@ class BatchAPI:
         """Upload a batch input file; returns its file id."""
         boundary = secrets.token_hex(16)
         body = _multipart(boundary, {"purpose": b"batch"}, ("file", filename, content))
-        response = await self._send(
-            "POST", "/files", body, f"multipart/form-data; boundary={boundary}"
-        )
-        data = _converter.loads(await response.read())
-        return str(data["id"])
+        content_type = f"multipart/form-data; boundary={boundary}"
+        uploaded = await self._json("POST", "/files", body, content_type)
+        return str(uploaded["id"])
 
     async def create(self, file_id: str) -> dict[str, Any]:
         """Create a batch of chat completions over an uploaded file."""
         body = {"input_file_id": file_id, "endpoint": CHAT_URL, "completion_window": "24h"}
-        return await self._json("POST", "/batches", body)
+        return await self._json("POST", "/batches", _converter.dumps(body))
 
     async def retrieve(self, batch_id: str) -> dict[str, Any]:
         """The batch object now."""
-        return await self._json("GET", f"/batches/{batch_id}")
+        return await self._json("GET", f"/batches/{batch_id}", b"")
 
     async def lines(self, file_id: str) -> AsyncIterator[bytes]:
         """A file's content, line by line, streamed."""
