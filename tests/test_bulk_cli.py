@@ -325,3 +325,39 @@ def test_ten_thousand_requests_under_a_server_limit_see_no_429(tmp_path: Path) -
     assert failures
     assert all(isinstance(e, gpt_async.RateLimitError) for e in failures)
     assert rejected == len(failures)
+
+
+def test_auto_progress_shows_a_bar_only_on_a_terminal(
+    server: ThreadedFakeOpenAIServer, tmp_path: Path
+) -> None:
+    """--progress auto draws the tqdm bar when stderr is a terminal, and nothing otherwise."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    server.reset()
+    write_input(tmp_path / "in.jsonl", 5)
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 100x24
+    proc = subprocess.Popen(_command(server, tmp_path), env=_env(), stderr=follower,
+                            stdout=subprocess.DEVNULL)  # fmt: skip
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            data = os.read(leader, 4096)
+        except OSError:  # EIO: the terminal's other side is closed
+            break
+        if not data:
+            break
+        shown += data
+    os.close(leader)
+    assert proc.wait(timeout=60) == 0
+    assert b"5/5" in shown
+    assert b"req/s" in shown
+    (tmp_path / "out.jsonl").unlink()
+    piped = run_cli(server, tmp_path)
+    assert piped.returncode == 0
+    assert "req/s" not in piped.stderr
+    assert "in flight" not in piped.stderr
