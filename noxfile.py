@@ -24,22 +24,41 @@ TEST_DEPS = [
     "uvicorn>=0.29",
     "selenium>=4.11",
     "tqdm>=4.66",
+    "redis>=5.0.1",
+    "opentelemetry-sdk>=1.27",
+    "coverage[toml]>=7.4",
 ]
 LINT_DEPS = ["ruff>=0.6"]
-TYPE_DEPS = ["mypy>=1.11", "pytest>=8", "hypothesis>=6.100", "fastapi>=0.110"]
+TYPE_DEPS = [
+    "mypy>=1.11",
+    "pytest>=8",
+    "hypothesis>=6.100",
+    "fastapi>=0.110",
+    "redis>=5.0.1",
+    "opentelemetry-api>=1.27",
+]
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Run the test suite (with orjson, then the JSON paths again with the stdlib)."""
+    """Run the test suite under branch coverage, with a floor (pyproject's ``fail_under``).
+
+    With orjson, then the JSON paths again with the stdlib; ``nox -s tests -- ARGS``
+    runs ``pytest ARGS`` alone, without coverage.
+    """
     session.install("-e", ".[speed]", *TEST_DEPS)
-    session.run("pytest", *session.posargs)
-    if not session.posargs:
-        session.run("pip", "uninstall", "-y", "orjson", silent=True)
-        try:
-            session.run("pytest", "-q", "tests/test_converter.py", "tests/test_models_spec.py")
-        finally:
-            session.install("orjson>=3.9", silent=True)
+    if session.posargs:
+        session.run("pytest", *session.posargs)
+        return
+    session.run("coverage", "erase")
+    session.run("coverage", "run", "-m", "pytest")
+    session.run("pip", "uninstall", "-y", "orjson", silent=True)
+    try:
+        json_paths = ("tests/test_converter.py", "tests/test_models_spec.py")
+        session.run("coverage", "run", "--append", "-m", "pytest", "-q", *json_paths)
+    finally:
+        session.install("orjson>=3.9", silent=True)
+    session.run("coverage", "report")
 
 
 @nox.session
@@ -60,15 +79,16 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks against raw aiohttp and the openai package: ``nox -s bench [-- --smoke]``."""
-    session.install("-e", ".[speed]", "openai[aiohttp]")
+    session.install("-e", ".[speed]", "openai[aiohttp]", "opentelemetry-sdk>=1.27")
     session.run("python", "-m", "benchmarks.run", *session.posargs)
 
 
 @nox.session(name="bench-smoke")
 def bench_smoke(session: nox.Session) -> None:
     """A quick run of every benchmark scenario, so the harness cannot rot (CI)."""
-    session.install("-e", ".[speed]")
+    session.install("-e", ".[speed,redis]")
     session.run("python", "-m", "benchmarks.run", "--smoke", env={"CI": os.environ.get("CI", "")})
+    session.run("python", "-m", "benchmarks.ratelimit", "--smoke")
 
 
 @nox.session

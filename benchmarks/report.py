@@ -204,6 +204,14 @@ def _vs_openai(scenario: str) -> Callable[[Json], float | None]:
     return figure
 
 
+def _vs_untraced(scenario: str, client: str) -> Callable[[Json], float | None]:
+    def figure(s: Json) -> float:
+        rows = s["throughput"][scenario]
+        return float(rows[client]["ratio"] / rows["gpt_async"]["ratio"])
+
+    return figure
+
+
 def _rss_over_aiohttp(s: Json) -> float:
     mem = s["memory"]
     return float(mem["gpt_async"]["rss_import_mib"] - mem[BASELINE]["rss_import_mib"])
@@ -223,6 +231,10 @@ TARGETS = (
            _ratio("stream", "gpt_async")),
     Target("gpt_async Gpt (sync) sequential CPU/request <= 2x raw aiohttp", 2.0,
            _ratio("sequential", "gpt_async_sync")),
+    Target("tracing=False (OTel installed) CPU/request <= 1.02x untraced gpt_async", 1.02,
+           _vs_untraced("sequential", "gpt_async_otel_off")),
+    Target("OTel API without an SDK CPU/request <= 1.02x untraced gpt_async", 1.02,
+           _vs_untraced("sequential", "gpt_async_otel_api")),
     Target("import gpt_async <= 1.2x import aiohttp", 1.2,
            lambda s: s["import"]["gpt_async"]["ratio"]),
     Target("RSS after import <= aiohttp + 5 MiB", 5.0, _rss_over_aiohttp, unit=" MiB over"),

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from . import models
 from ._client import AsyncGpt, Hooks
+from ._codec import from_dict, to_dict
 from ._config import Limits, Timeout
-from ._converter import from_dict, to_dict
 from ._exceptions import (
     APIConnectionError,
     APIError,
@@ -35,6 +35,7 @@ from ._exceptions import (
     NotFoundError,
     OutputValidationError,
     PermissionDeniedError,
+    RateLimiterError,
     RateLimitError,
     RequestValidationError,
     SchemaError,
@@ -43,7 +44,9 @@ from ._exceptions import (
     ToolLoopLimitError,
     UnprocessableEntityError,
 )
-from ._ratelimit import RateLimitInfo
+from ._ratelimit import RateLimiter
+from ._ratelimit_info import RateLimitInfo
+from ._response import APIResponse
 from ._retry import RetryConfig
 from ._streaming import AsyncStream
 from ._transport import AiohttpTransport, AsyncTransport, HTTPRequest, HTTPResponse
@@ -117,6 +120,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "APIConnectionError",
     "APIError",
+    "APIResponse",
     "APIResponseValidationError",
     "APITimeoutError",
     "AiohttpTransport",
@@ -155,6 +159,8 @@ __all__ = [
     "Prices",
     "RateLimitError",
     "RateLimitInfo",
+    "RateLimiter",
+    "RateLimiterError",
     "RawResponse",
     "RequestValidationError",
     "RetryConfig",

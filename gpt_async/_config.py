@@ -8,8 +8,8 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping
-from typing import Any, Final
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Final, TypeAlias
 from urllib.parse import urlsplit, urlunsplit
 
 import attrs
@@ -18,8 +18,10 @@ from ._exceptions import RequestValidationError
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "ApiKey",
     "Limits",
     "Timeout",
+    "TokenProvider",
     "check_header_value",
     "check_option",
     "check_query",
@@ -28,6 +30,12 @@ __all__ = [
     "resolve_api_key",
     "resolve_base_url",
 ]
+
+ApiKey: TypeAlias = "str | Callable[[], str | Awaitable[str]]"
+"""An API key, or a callable (sync or async) returning it before every request."""
+
+TokenProvider: TypeAlias = "Callable[[], str | Awaitable[str]]"
+"""A callable (sync or async) returning a bearer token (Azure Entra ID) per attempt."""
 
 DEFAULT_BASE_URL: Final = "https://api.openai.com/v1"
 """Where requests go when neither ``server_url`` nor ``OPENAI_BASE_URL`` is set."""

@@ -11,6 +11,7 @@ Every error the SDK raises derives from :class:`GptAsyncError`::
     │   ├── LengthFinishReasonError     ... at the token limit (``finish_reason: length``)
     │   └── ContentFilterFinishReasonError ... at the content filter
     ├── ToolLoopLimitError              ``run_tools`` reached ``max_steps``
+    ├── RateLimiterError                a shared limiter's Redis failed (``on_redis_error="raise"``)
     └── APIError                        anything that went wrong talking to the server
         ├── SDKError                    a non-2xx answer (or an error event in a stream)
         │   ├── BadRequestError         400
@@ -29,13 +30,15 @@ Every error the SDK raises derives from :class:`GptAsyncError`::
             └── OutputValidationError   structured output or tool arguments that do not fit
 
 aiohttp, json, orjson and cattrs exceptions are mapped to these in exactly one
-place each (``_transport.py`` and ``_converter.py``) and chained with ``from``.
+place each (``_transport.py`` and ``_codec``) and chained with ``from``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+
+from ._ratelimit_info import RateLimitInfo
 
 if TYPE_CHECKING:
     from .models.operations import RawResponse
@@ -60,6 +63,7 @@ __all__ = [
     "OutputValidationError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RateLimiterError",
     "RequestValidationError",
     "SDKError",
     "SchemaError",
@@ -125,6 +129,7 @@ class SDKError(APIError):
         type: ``error.type`` when present.
         code: ``error.code`` as a string, when present (servers send strings or integers).
         param: ``error.param`` when present.
+        rate_limits: The ``x-ratelimit-*`` headers as a :class:`~gpt_async.RateLimitInfo`.
     """
 
     def __init__(
@@ -149,6 +154,11 @@ class SDKError(APIError):
     def __str__(self) -> str:
         rid = f" (request id {self.request_id})" if self.request_id else ""
         return f"{self.status_code}: {self.message}{rid}"
+
+    @property
+    def rate_limits(self) -> RateLimitInfo:
+        """The response's ``x-ratelimit-*`` headers, typed; fields are ``None`` where absent."""
+        return RateLimitInfo.from_headers(self.raw_response.headers if self.raw_response else {})
 
 
 class BadRequestError(SDKError):
@@ -177,6 +187,10 @@ class UnprocessableEntityError(SDKError):
 
 class RateLimitError(SDKError):
     """429 Too Many Requests: a rate limit or an exhausted quota."""
+
+
+class RateLimiterError(GptAsyncError):
+    """A :class:`~gpt_async.RateLimiter` could not reach its Redis (``on_redis_error="raise"``)."""
 
 
 class InternalServerError(SDKError):

@@ -3,20 +3,28 @@
 These are ``TypedDict`` s used with ``**kwargs: Unpack[...]``, so that the async and
 sync methods share one precise signature without repeating it, and type checkers
 and editors know every keyword. Objects may be models or plain dicts.
+
+They are the one source of truth for the keywords: ``_keywords.py`` derives the
+run-time ``__signature__`` of each method and constructor from them, and the set
+of keywords each accepts (anything else is a ``TypeError``). A new client option
+is one line in :class:`ClientOptions` (plus its default in :data:`CLIENT_DEFAULTS`
+when that is not ``None``, and its name in :data:`POOL_OPTIONS` when it shapes the
+connection pool); the constructor then reads it from its options.
 """
 
 from __future__ import annotations
 
 import ssl
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import aiohttp
 from typing_extensions import Required, TypedDict
 
 from ._config import Limits, Timeout
+from ._keywords import Keywords
 from ._retry import RetryConfig
-from ._tools import FunctionTool
+from ._types import DEFAULT
 from .models._messages import ChatCompletionRequestMessage
 from .models._request import PromptCacheRetention, ReasoningEffort, ResponseModality, Verbosity
 from .models._response import ChatCompletionMessage
@@ -34,7 +42,27 @@ from .models._tools import (
     WebSearchOptions,
 )
 
-__all__ = ["ClientOptions", "CompletionCreateParams", "ParseParams", "RunToolsParams"]
+if TYPE_CHECKING:
+    from ._config import ApiKey, TokenProvider
+    from ._hooks import Hooks
+    from ._ratelimit import RateLimiter
+    from ._tools import FunctionTool  # the tool machinery loads on first use
+    from ._transport import AsyncTransport
+
+__all__ = [
+    "CALL_DEFAULTS",
+    "CLIENT",
+    "CLIENT_DEFAULTS",
+    "CREATE",
+    "PARSE",
+    "POOL_OPTIONS",
+    "RUN_TOOLS",
+    "TRACING_OPTIONS",
+    "ClientOptions",
+    "CompletionCreateParams",
+    "ParseParams",
+    "RunToolsParams",
+]
 
 _Obj = Mapping[str, Any]
 
@@ -110,9 +138,10 @@ class RunToolsParams(_RequestParams, total=False):
 class ClientOptions(TypedDict, total=False):
     """The keyword options of :class:`~gpt_async.AsyncGpt` and :class:`~gpt_async.Gpt`."""
 
-    api_key_auth: str | Any | None
-    api_key: str | Any | None
+    api_key_auth: ApiKey | None
+    api_key: ApiKey | None
     server_url: str | None
+    base_url: str | None
     organization: str | None
     project: str | None
     default_headers: Mapping[str, str] | None
@@ -120,9 +149,58 @@ class ClientOptions(TypedDict, total=False):
     timeout: float | Timeout | None
     retry_config: RetryConfig | None
     max_retries: int | None
-    hooks: Any
+    hooks: Hooks | None
     limits: Limits | None
-    transport: Any
+    transport: AsyncTransport | None
     session: aiohttp.ClientSession | None
     ssl_context: ssl.SSLContext | None
+    rate_limiter: RateLimiter | None
     api_key_header: Literal["authorization", "api-key"]
+    proxy: str | None
+    trust_env: bool
+    azure_ad_token_provider: TokenProvider | None
+    tracing: bool
+    tracer_provider: Any
+    meter_provider: Any
+    capture_content: bool | None
+    propagate_trace_context: bool
+
+
+CLIENT_DEFAULTS: Final[Mapping[str, Any]] = {
+    **dict.fromkeys(ClientOptions.__annotations__),
+    "timeout": Timeout(),
+    "api_key_header": "authorization",
+    "trust_env": True,
+    "tracing": True,
+    "propagate_trace_context": True,
+}
+"""Every client option's default: ``None`` but where named here."""
+
+POOL_OPTIONS: Final = frozenset(
+    {"limits", "transport", "session", "ssl_context", "proxy", "trust_env"}
+)
+"""The options that shape the connection pool: ``with_options`` cannot share it then."""
+
+TRACING_OPTIONS: Final = frozenset(
+    {"tracing", "tracer_provider", "meter_provider", "capture_content", "propagate_trace_context"}
+)
+"""The options that shape the tracing: ``with_options`` makes a new tracer for them."""
+
+CALL_DEFAULTS: Final[Mapping[str, Any]] = {
+    "timeout": DEFAULT,
+    "retries": None,
+    "extra_headers": None,
+    "extra_query": None,
+    "extra_body": None,
+}
+"""The defaults of the per-call options; a request field's default is ``UNSET`` (not sent)."""
+
+_HINT = "fields the API does not define go in extra_body={...}"
+CREATE: Final = Keywords(CompletionCreateParams, CALL_DEFAULTS, _HINT)
+"""The keywords of ``create`` and ``stream``."""
+PARSE: Final = Keywords(ParseParams, CALL_DEFAULTS, _HINT)
+"""The keywords of ``parse`` and ``parse_stream`` beside ``response_format``."""
+RUN_TOOLS: Final = Keywords(RunToolsParams, CALL_DEFAULTS, _HINT)
+"""The keywords of ``run_tools`` beside its own."""
+CLIENT: Final = Keywords(ClientOptions, CLIENT_DEFAULTS)
+"""The options of the client constructors."""

@@ -15,18 +15,19 @@ off by the token limit or the content filter raises a
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import AsyncIterator, Generator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
 
-from . import _converter
+from . import _codec
+from ._codec._strict import structure_output
 from ._exceptions import (
     ContentFilterFinishReasonError,
     LengthFinishReasonError,
     OutputValidationError,
 )
-from ._schema import json_schema, schema_name, structure_output
+from ._schema import json_schema, schema_name
 from ._tools import assistant_turn
 from .models._messages import ChatCompletionRequestAssistantMessage
 from .models._response import ChatCompletion, ChatCompletionMessage, Choice
@@ -36,9 +37,9 @@ if TYPE_CHECKING:
 
     from typing_extensions import Self
 
-    from ._client import AsyncCompletions
+    from ._protocols import CompletionsAPI
+    from ._response import APIResponse
     from ._streaming import AsyncStream
-    from ._transport import HTTPResponse
     from .models._chunk import ChatCompletionChunk
 
 __all__ = [
@@ -126,7 +127,7 @@ def _parse_content(message: ChatCompletionMessage, cls: type[T]) -> T | None:
     if message.refusal is not None or not content:
         return None
     try:
-        data = _converter.loads(content)
+        data = _codec.loads(content)
     except ValueError:
         raise OutputValidationError(
             "the message content is not valid JSON", body=content[:_BODY_LIMIT]
@@ -142,23 +143,25 @@ def _copy_as(cls: type[C], obj: Any, **changes: Any) -> C:
 
 
 def _as_request_message(message: ParsedChatCompletionMessage[Any]) -> Any:
-    return _converter.to_wire(assistant_turn(message), ChatCompletionRequestAssistantMessage)
+    return _codec.to_wire(assistant_turn(message), ChatCompletionRequestAssistantMessage)
 
 
 # A parsed message may be appended to the next request's ``messages``, as a plain one can.
-_converter.register_adapter(ParsedChatCompletionMessage, _as_request_message)
+_codec.register_adapter(ParsedChatCompletionMessage, _as_request_message)
 
 
 async def parse(
-    completions: AsyncCompletions, cls: type[T], params: dict[str, Any]
+    completions: CompletionsAPI, cls: type[T], params: dict[str, Any]
 ) -> ParsedChatCompletion[T]:
     """The call behind ``chat.completions.parse``; see there."""
-    completion = await completions.create(**params, response_format=response_format(cls))
+    completion: ChatCompletion = await completions.create(
+        **params, response_format=response_format(cls)
+    )
     return parse_completion(completion, cls)
 
 
 def parse_stream(
-    completions: AsyncCompletions, cls: type[T], params: dict[str, Any]
+    completions: CompletionsAPI, cls: type[T], params: dict[str, Any]
 ) -> AsyncParseStream[T]:
     """The call behind ``chat.completions.parse_stream``; see there."""
     stream = completions.stream(**params, response_format=response_format(cls))
@@ -169,8 +172,9 @@ class AsyncParseStream(Generic[T]):
     """The chunks of a Structured Outputs stream, then the parsed completion.
 
     Iterate it for the chunks as they come (an async iterator and context
-    manager, like :class:`~gpt_async.AsyncStream`); :meth:`get_final_completion`
-    reads the rest and returns the :class:`ParsedChatCompletion`.
+    manager, like :class:`~gpt_async.AsyncStream`: a loop left early closes it);
+    :meth:`get_final_completion` reads the rest and returns the
+    :class:`ParsedChatCompletion`.
     """
 
     def __init__(self, stream: AsyncStream[ChatCompletionChunk], cls: type[T]) -> None:
@@ -178,8 +182,8 @@ class AsyncParseStream(Generic[T]):
         self._cls = cls
 
     @property
-    def response(self) -> HTTPResponse | None:
-        """The HTTP response (status and headers), once connected."""
+    def response(self) -> APIResponse[Any] | None:
+        """The :class:`~gpt_async.APIResponse` (status, headers, rate limits), once connected."""
         return self.stream.response
 
     @property
@@ -187,8 +191,13 @@ class AsyncParseStream(Generic[T]):
         """Every chunk received so far."""
         return self.stream.chunks
 
-    def __aiter__(self) -> Self:
-        return self
+    @property
+    def closed(self) -> bool:
+        """Whether the stream was closed: read to its end, failed, left early or closed."""
+        return self.stream.closed
+
+    def __aiter__(self) -> AsyncIterator[ChatCompletionChunk]:
+        return self.stream.__aiter__()  # a loop left early closes the stream (see AsyncStream)
 
     async def __anext__(self) -> ChatCompletionChunk:
         return await self.stream.__anext__()

@@ -31,7 +31,7 @@ from anyio.from_thread import BlockingPortal
 
 from ._exceptions import ClientStateError
 
-__all__ = ["run"]
+__all__ = ["cleanup", "run", "track"]
 
 T = TypeVar("T")
 
@@ -82,9 +82,12 @@ async def _serve(ready: concurrent.futures.Future[BlockingPortal]) -> None:
 def run(fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
     """Run ``fn(*args, **kwargs)`` on the portal's loop and return its result.
 
-    The coroutine is scheduled without blocking (``run_coroutine_threadsafe``), so
-    an interrupt can only land while waiting for the result, where it is handled:
-    the task is cancelled and given a moment to unwind before the interrupt goes on.
+    One hop each way and nothing else: the call is handed over with one
+    ``call_soon_threadsafe`` and the result comes back through a bare lock that
+    the task releases as it ends (no future chained to a future, no callback
+    scheduled after the task). An interrupt can only land while waiting for the
+    lock, where it is handled: the task is cancelled and given a moment to unwind
+    before the interrupt goes on.
 
     Raises:
         ClientStateError: Called from the portal's own thread (e.g. from a hook).
@@ -95,18 +98,78 @@ def run(fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
             "a synchronous gpt_async call was made from inside its own event-loop thread "
             "(e.g. from a hook); use the AsyncGpt client there"
         )
-    future = asyncio.run_coroutine_threadsafe(_call(fn, args, kwargs), loop)
+    # The caller's contextvars (its current OpenTelemetry span above all) go with the
+    # call: call_soon_threadsafe copies this thread's context into the callback that
+    # creates the task, and the task runs in that copy. tests/test_tracing.py checks it.
+    call = _Call(fn, args, kwargs)
+    loop.call_soon_threadsafe(call.start, loop)
     try:
-        return future.result()
+        call.done.acquire()
     except BaseException:
-        if not future.done():
-            future.cancel()  # cancels the task on the portal's loop
-            concurrent.futures.wait([future], timeout=_CANCEL_GRACE)
+        loop.call_soon_threadsafe(call.cancel)
+        call.done.acquire(timeout=_CANCEL_GRACE)
         raise
+    result: T = call.outcome()
+    return result
 
 
-async def _call(fn: Callable[..., Awaitable[T]], args: Any, kwargs: Any) -> T:
-    return await fn(*args, **kwargs)
+class _Call:
+    """One sync call's coroutine on the portal: its task, and the lock its end releases."""
+
+    __slots__ = ("args", "done", "error", "fn", "kwargs", "result", "task")
+
+    def __init__(self, fn: Callable[..., Awaitable[Any]], args: Any, kwargs: Any) -> None:
+        self.fn, self.args, self.kwargs = fn, args, kwargs
+        self.done = threading.Lock()
+        self.done.acquire()  # released by the task as it ends
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On the portal's loop: run the coroutine in a task of its own."""
+        self.task = loop.create_task(self._run())
+
+    def cancel(self) -> None:
+        """On the portal's loop: cancel the task (it exists: ``start`` was scheduled first)."""
+        if self.task is not None:
+            self.task.cancel()
+
+    async def _run(self) -> None:
+        try:
+            self.result = await self.fn(*self.args, **self.kwargs)
+        except BaseException as exc:  # handed to the calling thread, which raises it
+            self.error = exc
+        finally:
+            self.done.release()
+
+    def outcome(self) -> Any:
+        """The result in the calling thread, or the coroutine's exception raised there."""
+        error, self.error = self.error, None
+        if error is not None:
+            raise error
+        return self.result
+
+
+def cleanup(fn: Callable[[], object]) -> None:
+    """Run the non-blocking ``fn`` on the portal's loop and wait for it, from any thread.
+
+    For cleanup that a finalizer starts (a generator that a ``for`` loop dropped):
+    on the portal's own thread ``fn`` runs inline; when no live portal exists (at
+    interpreter exit, in a forked child) its loop and the sockets ``fn`` would close
+    are gone, and nothing is scheduled.
+    """
+    loop = _loop
+    if _portal is None or loop is None or loop.is_closed() or _portal_pid != os.getpid():
+        return
+    if threading.get_ident() == _portal_thread:
+        fn()
+    else:
+        run(_call_sync, fn)
+
+
+async def _call_sync(fn: Callable[[], object]) -> None:
+    fn()
 
 
 def _reset_after_fork() -> None:

@@ -23,7 +23,9 @@ import anyio
 import anyio.to_thread
 import attrs
 
-from . import _converter
+from . import _codec
+from ._codec._hints import class_hints
+from ._codec._strict import structure_output, unstructure_output
 from ._exceptions import (
     APIResponseValidationError,
     OutputValidationError,
@@ -31,14 +33,7 @@ from ._exceptions import (
     SchemaError,
     ToolLoopLimitError,
 )
-from ._schema import (
-    json_schema,
-    parse_docstring,
-    schema_name,
-    structure_output,
-    type_hints,
-    unstructure_output,
-)
+from ._schema import json_schema, parse_docstring, schema_name
 from .models._messages import (
     ChatCompletionMessageToolCall,
     ChatCompletionRequestAssistantMessage,
@@ -47,7 +42,7 @@ from .models._messages import (
 from .models._tools import ChatCompletionTool, FunctionObject
 
 if TYPE_CHECKING:
-    from ._client import AsyncCompletions
+    from ._protocols import CompletionsAPI
     from .models._response import ChatCompletion, ChatCompletionMessage
 
 __all__ = [
@@ -115,7 +110,7 @@ class FunctionTool(Generic[A]):
         """
         text = call if isinstance(call, str) else call.function.arguments
         try:
-            data = _converter.loads(text or "{}")
+            data = _codec.loads(text or "{}")
         except ValueError:
             raise OutputValidationError(
                 f"the arguments of {self.name} are not valid JSON", body=text[:65536]
@@ -217,7 +212,7 @@ def _arguments_class(
         signature = inspect.signature(fn)
     except (TypeError, ValueError) as exc:
         raise SchemaError(fn_name, f"has no signature: {exc}") from None
-    hints = type_hints(fn if inspect.isroutine(fn) else type(fn).__call__)
+    hints = class_hints(fn if inspect.isroutine(fn) else type(fn).__call__)
     fields = {}
     for p in signature.parameters.values():
         if p.kind in _VARIADIC:
@@ -240,11 +235,11 @@ def as_tool(tool: Any) -> FunctionTool[Any]:
 
 
 def _definition_dict(tool: FunctionTool[Any]) -> Any:
-    return _converter.to_wire(tool.definition, ChatCompletionTool)
+    return _codec.to_wire(tool.definition, ChatCompletionTool)
 
 
 # A FunctionTool may stand in ``tools=[...]`` wherever a tool definition goes.
-_converter.register_adapter(FunctionTool, _definition_dict)
+_codec.register_adapter(FunctionTool, _definition_dict)
 
 
 # ------------------------------------------------------------------ the tool loop
@@ -322,7 +317,7 @@ def assistant_turn(message: ChatCompletionMessage) -> ChatCompletionRequestAssis
 
 
 async def run_tools(
-    completions: AsyncCompletions,
+    completions: CompletionsAPI,
     *,
     tools: Sequence[Callable[..., Any] | FunctionTool[Any]],
     max_steps: int,
@@ -337,7 +332,9 @@ async def run_tools(
     definitions = [t.definition for t in by_name.values()]
     steps: list[ToolStep] = []
     for index in range(max_steps):
-        completion = await completions.create(messages=history, tools=definitions, **params)
+        completion: ChatCompletion = await completions.create(
+            messages=history, tools=definitions, **params
+        )
         if not completion.choices:
             raise APIResponseValidationError("the completion has no choices", path="$.choices")
         message = completion.choices[0].message
@@ -414,6 +411,6 @@ def tool_output(value: Any) -> str:
     if isinstance(value, str):
         return value
     try:
-        return _converter.dumps(unstructure_output(value)).decode()
+        return _codec.dumps(unstructure_output(value)).decode()
     except Exception:  # not JSON-ready: its str() is the best the model can get
         return str(value)

@@ -1,7 +1,9 @@
 """The only I/O seam: an ``AsyncTransport`` protocol and its aiohttp implementation.
 
 This is the one module that imports aiohttp. Every aiohttp, OS and ssl error is
-mapped to a gpt_async exception in :func:`map_error`, chained with ``from``.
+mapped to a gpt_async exception in :func:`map_error`, chained with ``from``; nothing
+else is: any other exception (a bug, ours or a custom transport's) propagates
+unchanged, so it is never mistaken for a network error and never retried.
 
 Timeouts: ``connect`` and ``read`` ride aiohttp's per-socket timers (``sock_connect``
 and ``sock_read``; the read timer restarts on every byte received, so it bounds the
@@ -15,6 +17,7 @@ import asyncio
 import io
 import os
 import ssl
+from base64 import b64encode
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, Protocol
@@ -22,9 +25,12 @@ from typing import Any, Protocol
 import aiohttp
 import attrs
 from multidict import CIMultiDictProxy
+from yarl import URL
 
 from ._config import Limits, Timeout, redact_headers
 from ._exceptions import APIConnectionError, APIError, APITimeoutError, ClientStateError
+from ._proxies import ProxyRoutes, ProxyURL, proxy_routes
+from ._types import ResponseFacts
 from ._version import __version__
 
 __all__ = [
@@ -37,6 +43,9 @@ __all__ = [
 ]
 
 _FORK_ORPHANS: list[object] = []
+# What the network can raise: aiohttp's errors, OSError (ssl.SSLError and TimeoutError
+# are OSErrors) and asyncio's timeout (the builtin TimeoutError since Python 3.11).
+_NETWORK_ERRORS = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
 _LARGE_BODY = 1 << 20
 
 USER_AGENT = f"gpt_async/{__version__} aiohttp/{aiohttp.__version__}"
@@ -63,17 +72,11 @@ class HTTPRequest:
     content: bytes = attrs.field(default=b"", repr=False)
 
 
-class HTTPResponse(Protocol):
-    """A response whose headers have arrived; the body is read once, whole or streamed."""
+class HTTPResponse(ResponseFacts, Protocol):
+    """A response whose headers (``status_code``, ``headers``, ``url``) have arrived.
 
-    @property
-    def status_code(self) -> int: ...
-
-    @property
-    def headers(self) -> Mapping[str, str]: ...
-
-    @property
-    def url(self) -> str: ...
+    The body is read once, whole or streamed.
+    """
 
     async def read(self) -> bytes:
         """Read the whole body and release the connection."""
@@ -121,7 +124,7 @@ class _AiohttpResponse:
     async def read(self) -> bytes:
         try:
             return await self._resp.read()
-        except Exception as exc:
+        except _NETWORK_ERRORS as exc:
             raise map_error(exc) from exc
         finally:
             self.close()
@@ -129,7 +132,7 @@ class _AiohttpResponse:
     async def read_chunk(self) -> bytes:
         try:
             return await self._resp.content.readany()
-        except Exception as exc:
+        except _NETWORK_ERRORS as exc:
             raise map_error(exc) from exc
 
     def close(self) -> None:
@@ -141,10 +144,13 @@ class _AiohttpResponse:
             self._resp.close()
 
 
-def _body(content: bytes) -> bytes | io.BytesIO:
+def _body(content: bytes) -> bytes | io.BytesIO | None:
     # aiohttp warns (ResourceWarning) on raw bytes over 1 MiB, and writes a BytesIO in
-    # pieces that yield to the loop; small bodies stay bytes, the fast path.
-    return content if len(content) <= _LARGE_BODY else io.BytesIO(content)
+    # pieces that yield to the loop; small bodies stay bytes, the fast path. No body
+    # (a GET) is None: b"" would be sent as an application/octet-stream body.
+    if len(content) <= _LARGE_BODY:
+        return content or None
+    return io.BytesIO(content)
 
 
 @lru_cache(maxsize=64)
@@ -152,6 +158,22 @@ def _client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(
         total=None, connect=None, sock_connect=timeout.connect, sock_read=timeout.read
     )
+
+
+@attrs.frozen
+class _ProxyArgs:
+    """A proxy as aiohttp takes it: its URL, and the credentials as a header (never shown)."""
+
+    url: URL
+    headers: Mapping[str, str] | None = attrs.field(repr=False)
+
+    @classmethod
+    def of(cls, proxy: ProxyURL) -> _ProxyArgs:
+        if proxy.username is None:
+            return cls(URL(proxy.url), None)
+        # Built by hand rather than with aiohttp.BasicAuth, deprecated in aiohttp 3.14.
+        pair = f"{proxy.username}:{proxy.password}".encode()
+        return cls(URL(proxy.url), {"Proxy-Authorization": f"Basic {b64encode(pair).decode()}"})
 
 
 class AiohttpTransport:
@@ -166,6 +188,9 @@ class AiohttpTransport:
         session: An existing session to use instead; the caller keeps ownership
             and closes it.
         ssl_context: TLS settings (verification is on by default).
+        proxy: A proxy URL for every request, e.g. ``http://user:pass@host:3128``.
+        trust_env: Without ``proxy``, honour ``HTTP(S)_PROXY``, ``ALL_PROXY`` and
+            ``NO_PROXY`` (see :mod:`gpt_async._proxies`).
     """
 
     def __init__(
@@ -174,6 +199,8 @@ class AiohttpTransport:
         limits: Limits | None = None,
         session: aiohttp.ClientSession | None = None,
         ssl_context: ssl.SSLContext | bool | None = None,
+        proxy: str | None = None,
+        trust_env: bool = True,
     ) -> None:
         self._limits = limits or Limits()
         self._session = session
@@ -182,6 +209,8 @@ class AiohttpTransport:
         self._ssl: ssl.SSLContext | bool = True if ssl_context is None else ssl_context
         self._closed = False
         self._pid = os.getpid()
+        self.proxies: ProxyRoutes | None = proxy_routes(proxy, trust_env=trust_env)
+        self._aiohttp_proxies: dict[ProxyURL, _ProxyArgs] = {}
 
     def _session_for_this_loop(self) -> aiohttp.ClientSession:
         if self._closed:
@@ -216,22 +245,41 @@ class AiohttpTransport:
             connector=connector,
             auto_decompress=True,
             skip_auto_headers=("User-Agent",),
+            # Proxies are chosen per request (``_proxy_for``); aiohttp's own env
+            # handling would also read ~/.netrc and knows no ALL_PROXY.
             trust_env=False,
         )
 
+    def _proxy_for(self, url: str) -> _ProxyArgs | None:
+        proxy = self.proxies.for_url(url) if self.proxies is not None else None
+        if proxy is None:
+            return None
+        found = self._aiohttp_proxies.get(proxy)
+        if found is None:
+            found = self._aiohttp_proxies[proxy] = _ProxyArgs.of(proxy)
+        return found
+
     async def send(self, request: HTTPRequest, *, timeout: Timeout) -> HTTPResponse:
         session = self._session_for_this_loop()
+        headers = request.headers
+        proxy = self._proxy_for(request.url) if self.proxies is not None else None
+        if proxy is not None and proxy.headers and request.url[:5].lower() == "http:":
+            # A plain-HTTP request goes to the proxy itself, which reads (and strips)
+            # the header; through a CONNECT tunnel it would reach the server instead.
+            headers = {**headers, **proxy.headers}
         try:
             resp = await session.request(
                 request.method,
                 request.url,
                 params=request.params or None,
-                headers=request.headers,
+                headers=headers,
                 data=_body(request.content),
                 timeout=_client_timeout(timeout),
                 allow_redirects=False,  # never carry the key to another host
+                proxy=proxy.url if proxy is not None else None,
+                proxy_headers=proxy.headers if proxy is not None else None,
             )
-        except Exception as exc:
+        except _NETWORK_ERRORS as exc:
             raise map_error(exc) from exc
         return _AiohttpResponse(resp)
 
@@ -251,10 +299,8 @@ class AiohttpTransport:
             await self._session.close()
 
 
-def map_error(exc: BaseException) -> APIError:
+def map_error(exc: aiohttp.ClientError | OSError | asyncio.TimeoutError) -> APIError:
     """Map an aiohttp, OS or ssl exception to ours (the one place this happens)."""
-    if isinstance(exc, APIError):
-        return exc
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
         kind = "connect" if isinstance(exc, aiohttp.ConnectionTimeoutError) else "read"
         return APITimeoutError(f"{kind} timeout expired")
@@ -270,9 +316,7 @@ def map_error(exc: BaseException) -> APIError:
         return APIConnectionError(f"malformed HTTP response: {exc.message}")
     if isinstance(exc, aiohttp.InvalidURL):
         return APIConnectionError(f"invalid URL: {exc.url}")
-    if isinstance(exc, (aiohttp.ClientError, OSError, ssl.SSLError)):
-        return APIConnectionError(f"connection error: {_first_line(exc) or type(exc).__name__}")
-    return APIConnectionError(f"unexpected transport error: {type(exc).__name__}: {exc}")
+    return APIConnectionError(f"connection error: {_first_line(exc) or type(exc).__name__}")
 
 
 def _first_line(exc: BaseException) -> str:

@@ -1,14 +1,25 @@
-"""Small shared types: the ``UNSET`` sentinel and the open string enum base."""
+"""Small shared types: the ``UNSET`` and ``DEFAULT`` sentinels and the open string enum base."""
 
 from __future__ import annotations
 
 import enum
-from typing import Any, Final, Literal, TypeAlias, TypeVar
+from collections.abc import Mapping
+from typing import Any, Final, Literal, Protocol, TypeAlias, TypeVar
 
 import attrs
 from typing_extensions import dataclass_transform
 
-__all__ = ["EXTRA_KEY", "UNSET", "StrEnum", "Unset", "WireModel", "extra_field", "wire_model"]
+__all__ = [
+    "DEFAULT",
+    "EXTRA_KEY",
+    "UNSET",
+    "ResponseFacts",
+    "StrEnum",
+    "Unset",
+    "WireModel",
+    "extra_field",
+    "wire_model",
+]
 
 
 class _UnsetType(enum.Enum):
@@ -31,6 +42,17 @@ UNSET: Final = _UnsetType.UNSET
 
 Unset: TypeAlias = Literal[_UnsetType.UNSET]
 """The type of :data:`UNSET`, for annotations such as ``float | None | Unset``."""
+
+
+class _Default:
+    """Marks an option the caller did not pass (``None`` is a meaningful value for some)."""
+
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+DEFAULT: Any = _Default()
+"""The default of a per-call option that falls back to the client's setting."""
 
 
 class StrEnum(str, enum.Enum):
@@ -103,3 +125,20 @@ T = TypeVar("T")
 def wire_model(cls: type[T]) -> type[T]:
     """Make ``cls`` (a :class:`WireModel`) an attrs class: keyword-only, slotted, mutable."""
     return attrs.define(cls, kw_only=True, repr=False, eq=False)
+
+
+class ResponseFacts(Protocol):
+    """The facts of an HTTP response that the models record (``RawResponse``).
+
+    The transport's ``HTTPResponse`` extends it; the models name only this, so they
+    know no transport.
+    """
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def url(self) -> str: ...

@@ -22,6 +22,9 @@ never imports FastAPI, only ``import gpt_async.fastapi`` does::
 - `stream_response` turns an `AsyncStream` into a ``text/event-stream``
   response. When the browser goes away the upstream stream is closed at once,
   which drops its connection, so the model stops generating (and billing).
+- `install_tracing` gives every request an OpenTelemetry SERVER span joined to
+  the caller's ``traceparent``, so the chat calls of an endpoint continue the
+  caller's trace (needs ``gpt_async[otel]``).
 - `install_error_handlers` maps SDK errors to HTTP answers for the browser:
   upstream 429 stays 429 (with ``Retry-After``), upstream 5xx and connection
   failures become 502, timeouts 504, other upstream 4xx keep their status.
@@ -46,7 +49,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.applications import Starlette
 
-from . import _converter
+from . import _codec
 from ._client import AsyncGpt
 from ._exceptions import (
     APIConnectionError,
@@ -81,6 +84,7 @@ __all__ = [
     "get_sync_gpt",
     "gpt_lifespan",
     "install_error_handlers",
+    "install_tracing",
     "stream_response",
 ]
 
@@ -304,7 +308,7 @@ async def _frames(
             "upstream stream failed, sent as %s %s: %s: %s", status, kind, type(exc).__name__, exc
         )
         error = {"error": {"message": message, "type": kind}}
-        yield b"event: error\ndata: " + _converter.dumps(error) + b"\n\n"
+        yield b"event: error\ndata: " + _codec.dumps(error) + b"\n\n"
         return
     finally:
         await stream.aclose()
@@ -312,7 +316,7 @@ async def _frames(
 
 
 def _chunk_frame(chunk: ChatCompletionChunk) -> bytes:
-    return b"data: " + _converter.dumps(_converter.to_dict(chunk)) + b"\n\n"
+    return b"data: " + _codec.dumps(_codec.to_dict(chunk)) + b"\n\n"
 
 
 def _text_frame(chunk: ChatCompletionChunk) -> bytes:
@@ -321,6 +325,32 @@ def _text_frame(chunk: ChatCompletionChunk) -> bytes:
         return b""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     return "".join(f"data: {line}\n" for line in lines).encode() + b"\n"
+
+
+# ---------------------------------------------------------------------- tracing
+
+
+def install_tracing(app: FastAPI, *, tracer_provider: object = None) -> None:
+    """Wraps ``app`` so that each request runs in a SERVER span continuing the caller's trace.
+
+    The incoming ``traceparent`` becomes the span's parent, so an `AsyncGpt`
+    call inside an endpoint is a child of the request's span and sends the
+    trace on upstream. Use it when no other instrumentation
+    (``opentelemetry-instrumentation-fastapi``) already makes server spans.
+
+    Args:
+        app: The application.
+        tracer_provider: A tracer provider; ``None`` uses the global one.
+
+    Raises:
+        ImportError: ``opentelemetry-api`` is not installed (``pip install "gpt_async[otel]"``).
+    """
+    try:
+        from ._tracing import ServerSpanMiddleware  # noqa: PLC0415 - OpenTelemetry is optional
+    except ImportError as exc:
+        msg = 'install_tracing needs opentelemetry-api: pip install "gpt_async[otel]"'
+        raise ImportError(msg, name=exc.name) from exc
+    app.add_middleware(ServerSpanMiddleware, tracer_provider=tracer_provider)
 
 
 # ---------------------------------------------------------------------- errors

@@ -91,6 +91,32 @@ async def test_batch_mode_end_to_end(
     assert not (tmp_path / "out.jsonl.batches.json").exists()
 
 
+async def test_batch_api_calls_run_the_client_hooks(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """/files and /batches calls run before_request and after_success; a hook's header is sent."""
+    seen: list[tuple[str, str, int | None]] = []
+
+    def before(request: gpt_async.HTTPRequest) -> None:
+        request.headers["x-job"] = "nightly"
+        seen.append(("before", request.method, None))
+
+    def after(request: gpt_async.HTTPRequest, response: gpt_async.RawResponse) -> None:
+        seen.append(("after", request.url.rsplit("/v1", 1)[1], response.status_code))
+
+    hooks = gpt_async.Hooks(before_request=[before], after_success=[after])
+    write_input(tmp_path / "in.jsonl", 2)
+    async with AsyncGpt(api_key_auth=KEY, server_url=server.url, hooks=hooks) as client:
+        summary = await run_batch(client, tmp_path)
+    assert summary.succeeded == 2
+    paths = [path for kind, path, _status in seen if kind == "after"]
+    assert paths[:2] == ["/files", "/batches"]
+    assert any(p.startswith("/files/") and p.endswith("/content") for p in paths)
+    assert {status for kind, _path, status in seen if kind == "after"} == {200}
+    assert len([s for s in seen if s[0] == "before"]) == len(server.requests)
+    assert all(r.headers.get("x-job") == "nightly" for r in server.requests)
+
+
 async def test_uploaded_file_is_batch_api_input(
     client: AsyncGpt, server: FakeOpenAIServer, tmp_path: Path
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import random
@@ -17,7 +18,7 @@ import pytest
 
 import gpt_async
 from gpt_async.__main__ import main as gpt_async_main
-from gpt_async.testing import Reply, ThreadedFakeOpenAIServer
+from gpt_async.testing import RateLimits, Reply, ThreadedFakeOpenAIServer
 
 CONCURRENCY = 8
 
@@ -50,14 +51,16 @@ def _echo(data: Any) -> dict[str, Any]:
     }
 
 
-def write_input(path: Path, n: int) -> list[str]:
-    """``n`` Batch API input lines; returns their ids."""
+def write_input(path: Path, n: int, **options: Any) -> list[str]:
+    """``n`` Batch API input lines (``options`` go into each body); returns their ids."""
     ids = [f"req-{i}" for i in range(n)]
+    path.parent.mkdir(exist_ok=True)
     path.write_text(
         "".join(
             json.dumps({"custom_id": cid, "method": "POST", "url": "/v1/chat/completions",
                         "body": {"model": "gpt-4o-mini",
-                                 "messages": [{"role": "user", "content": f"hello {cid}"}]}})
+                                 "messages": [{"role": "user", "content": f"hello {cid}"}],
+                                 **options}})
             + "\n"
             for cid in ids
         )
@@ -235,6 +238,31 @@ def test_missing_key_exits_2(
     assert "OPENAI_API_KEY" in capsys.readouterr().err
 
 
+def test_shared_server_options_and_json_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--api-key (no OPENAI_API_KEY needed) and --timeout are the CLI's shared ones; --json."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    ids = write_input(tmp_path / "in.jsonl", 3)
+    paths = [str(tmp_path / "in.jsonl"), str(tmp_path / "out.jsonl")]
+    with ThreadedFakeOpenAIServer(api_key="sk-flag") as keyed:
+        url = ["--base-url", keyed.url, "--progress", "none"]
+        status = gpt_async_main(["batch", *paths, *url, "--timeout", "0"])
+        assert status == 2
+        assert "--timeout" in capsys.readouterr().err
+        assert keyed.requests == []
+        flags = ["--api-key", "sk-flag", "--timeout", "5", "--json"]
+        status = gpt_async_main(["batch", *paths, *url, *flags])
+        assert status == 0
+        assert {r.headers["Authorization"] for r in keyed.requests} == {"Bearer sk-flag"}
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert (summary["succeeded"], summary["failed"], summary["exit_code"]) == (3, 0, 0)
+    assert summary["unpriced"] == []
+    assert sorted(line["custom_id"] for line in whole_lines(tmp_path / "out.jsonl")) == ids
+
+
 def test_token_cap_exits_3_and_shard_flag_selects(
     server: ThreadedFakeOpenAIServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -267,18 +295,20 @@ def test_progress_on_stderr(
     assert needle in err
 
 
-@pytest.mark.xfail(
-    not hasattr(gpt_async, "RateLimiter"), reason="RateLimiter lands with issue 16", strict=True
-)
 def test_rate_limit_flags_build_a_limiter(
     server: ThreadedFakeOpenAIServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """--rpm and --tpm run the job through a client-side RateLimiter."""
+    """--rpm and --tpm reach RateLimiter's own checks: good values run, a bad one exits 2."""
     server.reset()
     ids = write_input(tmp_path / "in.jsonl", 5)
     status, err = main(capsys, server, tmp_path, "--rpm", "6000", "--tpm", "1000000")
     assert status == 0, err
     assert sorted(line["custom_id"] for line in whole_lines(tmp_path / "out.jsonl")) == ids
+    sent = len(server.requests)
+    status, err = main(capsys, server, tmp_path, "--rpm", "0", "--retry-failed")
+    assert status == 2
+    assert "requests_per_minute" in err  # RateLimiter's message names its keyword
+    assert len(server.requests) == sent
 
 
 def test_batch_mode_from_the_command_line(
@@ -294,37 +324,43 @@ def test_batch_mode_from_the_command_line(
     assert sorted(line["custom_id"] for line in whole_lines(tmp_path / "out.jsonl")) == ids
 
 
+# The server's limits per 1 s window (the client's burst is 1/60 of its per-minute
+# limits, so the window must be at least 1 s), and the command's flags at 90% of them.
+# Each echoed request costs 4 tokens (2 words in, 2 out): 2,000 tokens/s at the request
+# limit. The limit is well under what this machine serves, so that the control, which
+# can fail, does not.
+SERVER_LIMITS = RateLimits(requests_per_minute=500, tokens_per_minute=2_200, period=1.0)
+UNDER_LIMITS = ("--rpm", str(500 * 60 * 9 // 10), "--tpm", str(2_200 * 60 * 9 // 10))
+
+
+def _ids_once(path: Path, ids: list[str]) -> None:
+    written = collections.Counter(line["custom_id"] for line in whole_lines(path))
+    assert written == collections.Counter(ids)  # each id exactly once, none missing
+
+
+def test_without_rate_flags_the_limited_server_refuses_requests(tmp_path: Path) -> None:
+    """The control: the same server and job without --rpm/--tpm draws 429s."""
+    with ThreadedFakeOpenAIServer(record=False, rate_limits=SERVER_LIMITS) as server:
+        ids = write_input(tmp_path / "in.jsonl", 2_000, max_completion_tokens=2)
+        done = run_cli(server, tmp_path, "--progress", "none", "-c", "32", timeout=120)
+        assert server.rate_limiter is not None
+        refused = server.rate_limiter.refused
+    assert done.returncode in (0, 1), done.stderr  # 1: a request out of retries
+    assert refused > 0
+    _ids_once(tmp_path / "out.jsonl", ids)
+
+
 def test_ten_thousand_requests_under_a_server_limit_see_no_429(tmp_path: Path) -> None:
-    """10k requests against a server that 429s above 8 connections: none 429, every id once."""
-    limit, rejected = 8, 0
-    # One encoded reply for all: the test is about admission, not content.
-    answer = Reply(body=json.dumps(_echo({"model": "m", "messages": [{"content": "hi"}]})))
-    with ThreadedFakeOpenAIServer(record=False) as server:
-
-        def limited(data: Any) -> Reply:
-            nonlocal rejected
-            if server.active_connections > limit:
-                rejected += 1
-                return Reply.error(429, "Rate limit reached", code="rate_limit_exceeded")
-            return answer
-
-        server.set_default(limited)
-        ids = write_input(tmp_path / "in.jsonl", 10_000)
-        done = run_cli(server, tmp_path, "--progress", "none", "-c", str(limit), timeout=300)
-        assert done.returncode == 0, done.stderr
-        assert "10,000 succeeded, 0 failed" in done.stderr
-        assert rejected == 0
-        assert sorted(line["custom_id"] for line in whole_lines(tmp_path / "out.jsonl")) == sorted(
-            ids
-        )
-        # The limit is real: four times the concurrency, without retries, gets 429s.
-        with gpt_async.Gpt(api_key_auth="k", server_url=server.url, max_retries=0) as client:
-            requests = [{"model": "m", "messages": [{"role": "user", "content": "x"}]}] * 300
-            errors = [r.error for r in gpt_async.bulk_sync(client, requests, concurrency=32)]
-    failures = [e for e in errors if e is not None]
-    assert failures
-    assert all(isinstance(e, gpt_async.RateLimitError) for e in failures)
-    assert rejected == len(failures)
+    """10k requests with --rpm/--tpm just under the server's limits: 0 refused, each id once."""
+    with ThreadedFakeOpenAIServer(record=False, rate_limits=SERVER_LIMITS) as server:
+        ids = write_input(tmp_path / "in.jsonl", 10_000, max_completion_tokens=2)
+        done = run_cli(server, tmp_path, "--progress", "none", *UNDER_LIMITS, timeout=300)
+        assert server.rate_limiter is not None
+        refused, accepted = server.rate_limiter.refused, server.rate_limiter.accepted
+    assert done.returncode == 0, done.stderr
+    assert "10,000 succeeded, 0 failed" in done.stderr
+    assert (refused, accepted) == (0, 10_000)
+    _ids_once(tmp_path / "out.jsonl", ids)
 
 
 def test_auto_progress_shows_a_bar_only_on_a_terminal(

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import enum
+import inspect
 import json
 import math
+import traceback
+import types
+import typing
 from typing import Any
 
 import attrs
@@ -12,7 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gpt_async import _converter
+from gpt_async import _codec
+from gpt_async._codec import _fast, _inbound, _json, _primitives
 from gpt_async._exceptions import APIResponseValidationError, RequestValidationError
 from gpt_async._types import UNSET
 from gpt_async.models import components as c
@@ -22,7 +27,7 @@ USER = {"role": "user", "content": "hi"}
 
 
 def _wire(body: Any) -> Any:
-    return _converter.to_wire(body, Request)
+    return _codec.to_wire(body, Request)
 
 
 def _error(body: Any) -> RequestValidationError:
@@ -127,7 +132,7 @@ def test_attrs_field_with_wrong_type_is_rejected() -> None:
 def test_path_prefix() -> None:
     """A caller-given prefix starts the path."""
     with pytest.raises(RequestValidationError) as info:
-        _converter.to_wire(
+        _codec.to_wire(
             {"role": "tool", "content": "x"}, c.ChatCompletionRequestToolMessage, path="body"
         )
     assert info.value.path == "body.tool_call_id"
@@ -181,9 +186,7 @@ def test_dicts_are_dispatched_on_role_and_type() -> None:
 
 def test_missing_tag_of_a_single_model_is_added() -> None:
     """Where only one model fits, a dict without its tag gets the tag."""
-    out = _converter.to_wire(
-        {"content": "x", "tool_call_id": "1"}, c.ChatCompletionRequestToolMessage
-    )
+    out = _codec.to_wire({"content": "x", "tool_call_id": "1"}, c.ChatCompletionRequestToolMessage)
     assert out == {"content": "x", "tool_call_id": "1", "role": "tool"}
 
 
@@ -260,7 +263,7 @@ def test_subclasses_of_primitives_are_sent_plain() -> None:
 
 def test_response_message_is_accepted_as_assistant_message() -> None:
     """A parsed response's message appended to the next request is sent as an assistant turn."""
-    completion = _converter.structure(
+    completion = _codec.structure(
         {
             "choices": [
                 {
@@ -323,7 +326,7 @@ def test_register_adapter_accepts_a_new_type() -> None:
     class Note:
         text: str
 
-    _converter.register_adapter(Note, lambda n: {"role": "user", "content": n.text})
+    _codec.register_adapter(Note, lambda n: {"role": "user", "content": n.text})
     assert _wire({"model": "m", "messages": [Note("hey")]})["messages"] == [
         {"role": "user", "content": "hey"}
     ]
@@ -333,7 +336,7 @@ def test_lone_surrogate_names_the_field() -> None:
     """Text UTF-8 cannot encode fails in ``dumps`` with the field's path."""
     body = _wire({"model": "m", "messages": [USER, {"role": "user", "content": "bad \ud800"}]})
     with pytest.raises(RequestValidationError) as info:
-        _converter.dumps(body)
+        _codec.dumps(body)
     assert info.value.path == "messages[1].content"
     assert "surrogate" in info.value.reason
 
@@ -341,19 +344,19 @@ def test_lone_surrogate_names_the_field() -> None:
 def test_unencodable_values_name_the_field() -> None:
     """An arbitrary object or an oversized integer in an extra key fails with its path."""
     with pytest.raises(RequestValidationError) as info:
-        _converter.dumps({"a": [1, {"b": object()}]})
+        _codec.dumps({"a": [1, {"b": object()}]})
     assert info.value.path == "a[1].b"
-    if _converter._orjson_dumps is not None:  # the stdlib writes any integer
+    if _json._orjson_dumps is not None:  # the stdlib writes any integer
         with pytest.raises(RequestValidationError) as info:
-            _converter.dumps({"a": 2**64})
+            _codec.dumps({"a": 2**64})
         assert info.value.path == "a"
 
 
 def test_non_finite_floats_in_extra_keys_are_null() -> None:
     """NaN and the infinities, only possible in pass-through keys, are written as null."""
     body = {"a": [math.nan, math.inf, -math.inf], "s": "NaN Infinity"}
-    assert _converter.dumps(body) == b'{"a":[null,null,null],"s":"NaN Infinity"}'
-    assert _converter._std_dumps(body) == _converter.dumps(body)
+    assert _codec.dumps(body) == b'{"a":[null,null,null],"s":"NaN Infinity"}'
+    assert _json._std_dumps(body) == _codec.dumps(body)
 
 
 # ------------------------------------------------------------ structure (responses)
@@ -384,10 +387,10 @@ def test_structure_keeps_unknown_enum_values_as_str() -> None:
     """An unknown ``finish_reason`` or ``service_tier`` is the plain string."""
     body = _response(service_tier="turbo")
     body["choices"][0]["finish_reason"] = "brand_new"
-    got = _converter.structure(body, c.ChatCompletion)
+    got = _codec.structure(body, c.ChatCompletion)
     assert got.choices[0].finish_reason == "brand_new"
     assert type(got.service_tier) is str
-    assert _converter.structure(RESPONSE, c.ChatCompletion).choices[0].finish_reason is (
+    assert _codec.structure(RESPONSE, c.ChatCompletion).choices[0].finish_reason is (
         c.FinishReason.STOP
     )
 
@@ -396,18 +399,18 @@ def test_structure_keeps_unknown_keys_in_extra() -> None:
     """Unknown keys at any level land in ``extra`` and are written back by ``to_dict``."""
     body = _response(timings={"predicted_ms": 1.5})
     body["choices"][0]["message"]["reasoning_content"] = "r"
-    got = _converter.structure(body, c.ChatCompletion)
+    got = _codec.structure(body, c.ChatCompletion)
     assert got.extra == {"timings": {"predicted_ms": 1.5}}
     assert got.choices[0].message.extra == {"reasoning_content": "r"}
     assert got.choices[0].extra == {}
-    out = _converter.to_dict(got)
+    out = _codec.to_dict(got)
     assert out["timings"] == {"predicted_ms": 1.5}
     assert out["choices"][0]["message"]["reasoning_content"] == "r"
 
 
 def test_structure_defaults_and_nulls() -> None:
     """``tool_calls: null`` and a missing ``refusal`` both read as None."""
-    got = _converter.structure(RESPONSE, c.ChatCompletion)
+    got = _codec.structure(RESPONSE, c.ChatCompletion)
     message = got.choices[0].message
     assert message.tool_calls is None
     assert message.refusal is None
@@ -423,7 +426,7 @@ def test_structure_tool_calls_by_type() -> None:
         {"id": "2", "type": "custom", "custom": {"name": "g", "input": "x"}},
         {"id": "3", "type": "mcp", "server": "s"},
     ]
-    calls = _converter.structure(body, c.ChatCompletion).choices[0].message.tool_calls
+    calls = _codec.structure(body, c.ChatCompletion).choices[0].message.tool_calls
     assert calls is not None
     assert isinstance(calls[0], c.ChatCompletionMessageToolCall)
     assert calls[0].function.name == "f"
@@ -433,16 +436,16 @@ def test_structure_tool_calls_by_type() -> None:
 
 def test_structure_error_body_with_integer_code() -> None:
     """Error bodies from servers that send a numeric ``code`` parse."""
-    got = _converter.structure(
+    got = _codec.structure(
         {"error": {"message": "m", "type": "t", "param": None, "code": 429}}, c.ErrorResponse
     )
     assert got.error.code == 429
-    assert _converter.structure({"error": {"code": "x"}}, c.ErrorResponse).error.code == "x"
+    assert _codec.structure({"error": {"code": "x"}}, c.ErrorResponse).error.code == "x"
 
 
 def test_structure_is_lenient_with_numbers_for_strings() -> None:
     """A number where the spec says string (the detailed path) reads as its text."""
-    got = _converter.structure(_response(id=123, created=5.0), c.ChatCompletion)
+    got = _codec.structure(_response(id=123, created=5.0), c.ChatCompletion)
     assert got.id == "123"
     assert got.created == 5
     assert got.choices[0].message.content == "hi"
@@ -475,7 +478,7 @@ def test_structure_error_has_the_path(mutate: Any, path: str) -> None:
     body = _response()
     mutate(body)
     with pytest.raises(APIResponseValidationError) as info:
-        _converter.structure(body, c.ChatCompletion)
+        _codec.structure(body, c.ChatCompletion)
     assert info.value.path == path
     assert path in str(info.value)
 
@@ -483,21 +486,21 @@ def test_structure_error_has_the_path(mutate: Any, path: str) -> None:
 def test_structure_non_object_fails_at_root() -> None:
     """A body that is not an object fails at ``$``."""
     with pytest.raises(APIResponseValidationError) as info:
-        _converter.structure([1, 2], c.ChatCompletion)
+        _codec.structure([1, 2], c.ChatCompletion)
     assert info.value.path == "$"
 
 
 def test_from_dict_and_to_dict_are_inverse() -> None:
     """``from_dict`` builds the model ``to_dict`` writes out; enums come out as values."""
-    got = _converter.from_dict(c.ChatCompletion, RESPONSE)
-    out = _converter.to_dict(got)
+    got = _codec.from_dict(c.ChatCompletion, RESPONSE)
+    out = _codec.to_dict(got)
     assert type(out["choices"][0]["finish_reason"]) is str
-    assert _converter.from_dict(c.ChatCompletion, out) == got
+    assert _codec.from_dict(c.ChatCompletion, out) == got
 
 
 def test_to_dict_leaves_unset_out() -> None:
     """Unset request fields are not written by ``to_dict``."""
-    assert _converter.to_dict(Request(messages=[], model="m")) == {"messages": [], "model": "m"}
+    assert _codec.to_dict(Request(messages=[], model="m")) == {"messages": [], "model": "m"}
 
 
 # ------------------------------------------------------------ JSON bytes
@@ -517,16 +520,16 @@ BODIES: list[Any] = [
 
 def test_std_dumps_is_compact_utf8() -> None:
     """The stdlib path writes compact UTF-8 with no ASCII escaping."""
-    assert _converter._std_dumps({"a": [1, "é"]}) == '{"a":[1,"é"]}'.encode()
-    assert _converter._std_dumps("1e-07 stays") == b'"1e-07 stays"'
+    assert _json._std_dumps({"a": [1, "é"]}) == '{"a":[1,"é"]}'.encode()
+    assert _json._std_dumps("1e-07 stays") == b'"1e-07 stays"'
 
 
 @pytest.mark.parametrize("body", BODIES)
 def test_orjson_and_stdlib_write_the_same_bytes(body: Any) -> None:
     """orjson and the stdlib fallback serialise a body to identical bytes."""
     orjson = pytest.importorskip("orjson")
-    assert _converter._std_dumps(body) == orjson.dumps(body)
-    assert _converter.dumps(body) == orjson.dumps(body)
+    assert _json._std_dumps(body) == orjson.dumps(body)
+    assert _codec.dumps(body) == orjson.dumps(body)
 
 
 _JSON = st.recursive(
@@ -543,22 +546,86 @@ _JSON = st.recursive(
 def test_orjson_and_stdlib_agree_on_any_json(value: Any) -> None:
     """For any JSON value the two serialisers agree byte for byte, and both parse it back."""
     orjson = pytest.importorskip("orjson")
-    data = _converter._std_dumps(value)
+    data = _json._std_dumps(value)
     assert data == orjson.dumps(value)
-    assert json.loads(data) == orjson.loads(data) == _converter.loads(data)
-    assert _converter.dumps(json.loads(data)) == data
+    assert json.loads(data) == orjson.loads(data) == _codec.loads(data)
+    assert _codec.dumps(json.loads(data)) == data
 
 
 @pytest.mark.parametrize("body", BODIES)
 def test_dumps_loads_round_trip(body: Any) -> None:
     """Whatever backend is installed, ``loads(dumps(x)) == x`` and ``loads`` takes str too."""
-    data = _converter.dumps(body)
-    assert _converter.loads(data) == body
-    assert _converter.loads(data.decode()) == body
-    assert _converter.loads(data) == json.loads(data)
+    data = _codec.dumps(body)
+    assert _codec.loads(data) == body
+    assert _codec.loads(data.decode()) == body
+    assert _codec.loads(data) == json.loads(data)
 
 
 def test_loads_rejects_bad_json_with_value_error() -> None:
     """Malformed JSON raises ValueError from either backend."""
     with pytest.raises(ValueError, match=r".+"):
-        _converter.loads(b"{not json")
+        _codec.loads(b"{not json")
+
+
+# ------------------------------------------------------------ generated code
+
+
+@attrs.define
+class _Point:
+    x: int
+    y: int = 0
+
+
+def test_a_traceback_through_generated_code_shows_its_source() -> None:
+    """Generated functions have a descriptive file name and their source in linecache."""
+    fast = _fast.fast_structurer(_Point, fallback=_inbound.converter().structure)
+    with pytest.raises(_primitives.Mismatch) as info:
+        fast({"x": "not an int"})
+    text = "".join(traceback.format_exception(info.value))
+    assert 'File "<gpt_async structure _Point>"' in text
+    assert "o.x = _mm() if v is _M else" in text  # the generated line itself, from linecache
+    assert "d.get('x', _M)" in inspect.getsource(fast)
+
+
+def test_each_generated_function_has_its_own_namespace() -> None:
+    """No two generated functions share globals, so none can clobber another's names."""
+    point = _fast.fast_structurer(_Point, fallback=_inbound.converter().structure)
+    completion = _fast.fast_structurer(c.ChatCompletion, fallback=_inbound.converter().structure)
+    assert point.__globals__ is not completion.__globals__
+    assert point({"x": 1}) == _Point(x=1)
+    assert _codec.to_wire(_Point(x=2), _Point) == {"x": 2, "y": 0}
+
+
+def test_the_prebuilt_structure_functions_are_what_the_generator_writes() -> None:
+    """``_prebuilt.py`` is up to date: regenerating it gives the committed file, byte for byte."""
+    from gpt_async._codec import _generate
+
+    assert _generate.TARGET.read_text(encoding="utf-8") == _generate.render()
+    assert _generate.HINTS_TARGET.read_text(encoding="utf-8") == _generate.render_hints()
+
+
+def test_prebuilt_annotations_equal_the_evaluated_strings() -> None:
+    """Each prebuilt field annotation is what evaluating the field's annotation string gives."""
+    from gpt_async._codec._prebuilt_hints import HINTS
+
+    assert len(HINTS) > 250
+    for (cls, name), hint in HINTS.items():
+        assert _plain_unset(hint()) == _plain_unset(typing.get_type_hints(cls)[name]), (cls, name)
+
+
+def _plain_unset(hint: Any) -> Any:
+    """A union's members as a set, ``Literal[UNSET]`` read as the sentinel's class."""
+    if typing.get_origin(hint) not in (typing.Union, types.UnionType):
+        return hint
+    unset = typing.Literal[UNSET]
+    return {type(UNSET) if m == unset else m for m in typing.get_args(hint)}
+
+
+def test_the_response_models_come_prebuilt() -> None:
+    """A completion and a chunk, and the models inside them, need no code generated at run time."""
+    from gpt_async._codec._prebuilt import PREBUILT
+
+    assert {c.ChatCompletion, c.ChatCompletionChunk, c.ChatCompletionMessage} <= set(PREBUILT)
+    fast = _fast.fast_structurer(c.ChatCompletion, fallback=_inbound.converter().structure)
+    assert fast is PREBUILT[c.ChatCompletion]
+    assert fast.__code__.co_filename.endswith("_prebuilt.py")

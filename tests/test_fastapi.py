@@ -28,7 +28,15 @@ from starlette.requests import Request
 
 import gpt_async
 from gpt_async import AsyncGpt, Gpt
-from gpt_async.fastapi import error_response, get_gpt, get_sync_gpt
+from gpt_async.fastapi import (
+    GptClient,
+    error_response,
+    get_gpt,
+    get_sync_gpt,
+    gpt_lifespan,
+    install_tracing,
+    stream_response,
+)
 from gpt_async.testing import FakeOpenAIServer, Fault, Reply, StreamReply
 
 pytestmark = pytest.mark.anyio
@@ -443,3 +451,96 @@ async def test_readme_fastapi_example(
         async with http.post(f"{url}/chat", json=prompt_json("x")) as resp:
             assert resp.status == 404
             assert SECRET not in await resp.text()
+
+
+async def test_install_tracing_joins_the_callers_trace(
+    upstream: FakeOpenAIServer, http: aiohttp.ClientSession
+) -> None:
+    """A request's SERVER span continues the caller's trace; its chat span carries it upstream."""
+    from opentelemetry import propagate
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.trace import SpanKind
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    lifespan = gpt_lifespan(api_key=KEY, server_url=upstream.url, tracer_provider=provider)
+    app = FastAPI(lifespan=lifespan)
+    install_tracing(app, tracer_provider=provider)
+
+    @app.post("/rooms/{room}/chat")
+    async def chat(room: str, gpt: GptClient) -> Any:
+        stream = await gpt.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": room}], stream=True
+        )
+        return await stream_response(stream)
+
+    async with serve(app) as base:
+        with provider.get_tracer("test").start_as_current_span("browser") as caller:
+            headers: dict[str, str] = {}
+            propagate.inject(headers)
+        async with http.post(f"{base}/rooms/r42/chat", headers=headers) as response:
+            body = await response.text()
+            assert response.status == 200, body
+            assert content_of(parse_sse(body)) == "r42"
+        await eventually(lambda: len(exporter.get_finished_spans()) == 3)
+    spans = {s.name: s for s in exporter.get_finished_spans()}
+    server, chat_span = spans["POST /rooms/{room}/chat"], spans["chat gpt-4o-mini"]
+    assert server.kind is SpanKind.SERVER
+    assert server.parent is not None
+    assert server.parent.span_id == caller.get_span_context().span_id
+    assert chat_span.parent is not None
+    assert chat_span.parent.span_id == server.context.span_id
+    assert {chat_span.context.trace_id, server.context.trace_id} == {
+        caller.get_span_context().trace_id
+    }
+    assert dict(server.attributes or {}) | {"server.port": 0} == {
+        "http.request.method": "POST",
+        "url.path": "/rooms/r42/chat",
+        "url.scheme": "http",
+        "server.address": "127.0.0.1",
+        "server.port": 0,
+        "http.response.status_code": 200,
+        "http.route": "/rooms/{room}/chat",
+    }
+    sent = upstream.requests[-1].headers["traceparent"]
+    assert sent.split("-")[2] == f"{chat_span.context.span_id:016x}"
+
+
+async def test_install_tracing_marks_failed_requests(http: aiohttp.ClientSession) -> None:
+    """An endpoint that raises, or answers 5xx, ends its SERVER span with an error."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.trace import StatusCode
+    from starlette.responses import Response
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    app = FastAPI()
+    install_tracing(app, tracer_provider=provider)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise LookupError("no such room")
+
+    @app.get("/busy")
+    async def busy() -> Response:
+        return Response(status_code=503)
+
+    async with serve(app) as base:
+        for path in ("boom", "busy"):
+            async with http.get(f"{base}/{path}") as response:
+                assert response.status >= 500
+        await eventually(lambda: len(exporter.get_finished_spans()) == 2)
+    spans = {s.name: s for s in exporter.get_finished_spans()}
+    raised, answered = spans["GET /boom"], spans["GET /busy"]
+    assert raised.status.status_code is StatusCode.ERROR
+    assert raised.attributes is not None
+    assert raised.attributes["error.type"] == "builtins.LookupError"
+    assert answered.status.status_code is StatusCode.ERROR
+    assert answered.attributes is not None
+    assert answered.attributes["error.type"] == "503"

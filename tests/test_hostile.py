@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gpt_async import AsyncGpt, AsyncStream, Gpt, GptAsyncError, Hooks, HTTPRequest
-from gpt_async._converter import structure
+from gpt_async._codec import structure
 from gpt_async._sse import SSEDecoder
 from gpt_async.models import errors
 from gpt_async.models.components import ChatCompletion, ChatCompletionChunk

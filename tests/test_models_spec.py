@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import enum
 import json
-import os
 import types
 import typing
 from pathlib import Path
@@ -17,18 +16,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
-from gpt_async import _converter
+from gpt_async import _codec
+from gpt_async._codec import _fast, _inbound
 from gpt_async._types import EXTRA_KEY, UNSET, _UnsetType
 from gpt_async.models import components as c
 
-_SPEC_DIR = Path(
-    os.environ.get(
-        "GPT_ASYNC_SPEC_DIR", Path(__file__).resolve().parents[2] / "shared" / "openai-openapi"
-    )
-)
+# The spec 2.3.0, copied into the repository (tests/spec/README.md says from where).
+_SPEC_DIR = Path(__file__).resolve().parent / "spec"
 _SCHEMA_FILE = _SPEC_DIR / "chat-completions.schema.json"
-if not _SCHEMA_FILE.exists():  # pragma: no cover - the spec lives outside the sdist
-    pytest.skip(f"spec not found at {_SCHEMA_FILE}", allow_module_level=True)
 
 _DOC = json.loads(_SCHEMA_FILE.read_text())
 REQUEST_SCHEMA = Draft202012Validator({**_DOC, "$ref": "#/$defs/CreateChatCompletionRequest"})
@@ -79,35 +74,44 @@ def _assert_plain_json(value: Any, path: str = "$") -> None:
 # ------------------------------------------------------------------ spec examples
 
 
+def test_the_spec_copy_is_version_2_3_0_with_every_example() -> None:
+    """The suite's spec is the repository's copy of 2.3.0, each indexed example present."""
+    source = json.loads((_SPEC_DIR / "examples" / "index.json").read_text())["source"]
+    assert source["info.version"] == "2.3.0"
+    assert "2.3.0" in (_SPEC_DIR / "README.md").read_text()
+    assert _DOC["x-entrypoints"]["request"] == "#/$defs/CreateChatCompletionRequest"
+    assert len(_INDEX) == len(list((_SPEC_DIR / "examples").glob("*.json"))) - 1
+
+
 @pytest.mark.parametrize("body", _examples("request"))
 def test_spec_request_round_trips(body: dict[str, Any]) -> None:
     """A spec request example parses into the model and comes back out as the same JSON."""
-    request = _converter.structure(body, c.CreateChatCompletionRequest)
+    request = _codec.structure(body, c.CreateChatCompletionRequest)
     assert isinstance(request, c.CreateChatCompletionRequest)
-    wire = _converter.to_wire(request, c.CreateChatCompletionRequest)
+    wire = _codec.to_wire(request, c.CreateChatCompletionRequest)
     REQUEST_SCHEMA.validate(wire)
     assert wire == body
-    assert json.loads(_converter.dumps(wire)) == body
+    assert json.loads(_codec.dumps(wire)) == body
     _assert_plain_json(wire)
 
 
 @pytest.mark.parametrize("body", _examples("request"))
 def test_spec_request_as_dict_is_sent_as_is(body: dict[str, Any]) -> None:
     """The same example given as plain dicts is checked and sent unchanged."""
-    assert _converter.to_wire(copy.deepcopy(body), c.CreateChatCompletionRequest) == body
+    assert _codec.to_wire(copy.deepcopy(body), c.CreateChatCompletionRequest) == body
 
 
 @pytest.mark.parametrize("body", _examples("response"))
 def test_spec_response_round_trips(body: dict[str, Any]) -> None:
     """A spec response parses; structure -> to_dict -> structure keeps every value."""
-    completion = _converter.structure(body, c.ChatCompletion)
+    completion = _codec.structure(body, c.ChatCompletion)
     assert isinstance(completion, c.ChatCompletion)
-    out = _converter.to_dict(completion)
+    out = _codec.to_dict(completion)
     assert _contains(out, body)
     _assert_plain_json(out)
-    again = _converter.structure(out, c.ChatCompletion)
+    again = _codec.structure(out, c.ChatCompletion)
     assert again == completion
-    assert _converter.to_dict(again) == out
+    assert _codec.to_dict(again) == out
 
 
 @pytest.mark.parametrize("body", _examples("response"))
@@ -118,24 +122,24 @@ def test_spec_response_keeps_unknown_fields(body: dict[str, Any]) -> None:
     body["choices"][0]["finish_reason"] = "brand_new"
     body["choices"][0]["message"]["reasoning_content"] = "thinking..."
     body["choices"][0]["message"]["role"] = "assistant"
-    completion = _converter.structure(body, c.ChatCompletion)
+    completion = _codec.structure(body, c.ChatCompletion)
     assert completion.extra["timings"] == {"prompt_n": 19, "predicted_ms": 12.5}
     assert completion.choices[0].finish_reason == "brand_new"
     assert type(completion.choices[0].finish_reason) is str
     assert completion.choices[0].message.extra == {"reasoning_content": "thinking..."}
-    out = _converter.to_dict(completion)
+    out = _codec.to_dict(completion)
     assert _contains(out, body)
-    assert _converter.to_dict(_converter.structure(out, c.ChatCompletion)) == out
+    assert _codec.to_dict(_codec.structure(out, c.ChatCompletion)) == out
 
 
 @pytest.mark.parametrize("chunk", _examples("stream_chunks"))
 def test_spec_stream_chunk_parses(chunk: dict[str, Any]) -> None:
     """Each spec stream chunk parses and round trips."""
-    parsed = _converter.structure(chunk, c.ChatCompletionChunk)
+    parsed = _codec.structure(chunk, c.ChatCompletionChunk)
     assert isinstance(parsed, c.ChatCompletionChunk)
-    out = _converter.to_dict(parsed)
+    out = _codec.to_dict(parsed)
     assert _contains(out, chunk)
-    assert _converter.structure(out, c.ChatCompletionChunk) == parsed
+    assert _codec.structure(out, c.ChatCompletionChunk) == parsed
 
 
 def test_usage_chunk_with_empty_choices_parses() -> None:
@@ -156,22 +160,20 @@ def test_usage_chunk_with_empty_choices_parses() -> None:
         },
     }
     CHUNK_SCHEMA.validate(chunk)
-    parsed = _converter.structure(chunk, c.ChatCompletionChunk)
+    parsed = _codec.structure(chunk, c.ChatCompletionChunk)
     assert parsed.choices == []
     assert parsed.usage is not None
     assert parsed.usage.total_tokens == 21
     assert parsed.usage.prompt_tokens_details is not None
     assert parsed.usage.prompt_tokens_details.cached_tokens == 0
-    assert _contains(_converter.to_dict(parsed), chunk)
+    assert _contains(_codec.to_dict(parsed), chunk)
 
 
 def test_seed_example_serialises_exactly(
     seed_request: c.CreateChatCompletionRequest,
 ) -> None:
     """The seed document's request is sent as exactly its fields, nothing more."""
-    body = json.loads(
-        _converter.dumps(_converter.to_wire(seed_request, c.CreateChatCompletionRequest))
-    )
+    body = json.loads(_codec.dumps(_codec.to_wire(seed_request, c.CreateChatCompletionRequest)))
     assert body == {
         "messages": [{"content": "string", "tool_call_id": "string", "role": "tool"}],
         "model": "gpt-3.5-turbo",
@@ -268,27 +270,27 @@ _SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Hea
 @given(_strategy(c.CreateChatCompletionRequest))
 def test_any_request_is_valid_wire_json(req: c.CreateChatCompletionRequest) -> None:
     """Any request the models can hold is sent as JSON the spec's request schema accepts."""
-    wire = _converter.to_wire(req, c.CreateChatCompletionRequest)
+    wire = _codec.to_wire(req, c.CreateChatCompletionRequest)
     REQUEST_SCHEMA.validate(wire)
     _assert_plain_json(wire)
-    assert json.loads(_converter.dumps(wire)) == wire
+    assert json.loads(_codec.dumps(wire)) == wire
 
 
 @_SETTINGS
 @given(_strategy(c.CreateChatCompletionRequest))
 def test_any_request_round_trips(req: c.CreateChatCompletionRequest) -> None:
     """The wire JSON, given back as dicts or parsed into the models, is sent unchanged."""
-    wire = _converter.to_wire(req, c.CreateChatCompletionRequest)
-    assert _converter.to_wire(copy.deepcopy(wire), c.CreateChatCompletionRequest) == wire
-    parsed = _converter.structure(copy.deepcopy(wire), c.CreateChatCompletionRequest)
-    assert _converter.to_wire(parsed, c.CreateChatCompletionRequest) == wire
+    wire = _codec.to_wire(req, c.CreateChatCompletionRequest)
+    assert _codec.to_wire(copy.deepcopy(wire), c.CreateChatCompletionRequest) == wire
+    parsed = _codec.structure(copy.deepcopy(wire), c.CreateChatCompletionRequest)
+    assert _codec.to_wire(parsed, c.CreateChatCompletionRequest) == wire
 
 
 @_SETTINGS
 @given(_strategy(c.ChatCompletionRequestMessage))
 def test_every_message_kind_is_covered(message: Any) -> None:
     """Each generated message is one of the six roles and is sent with that role."""
-    wire = _converter.to_wire({"model": "m", "messages": [message]}, c.CreateChatCompletionRequest)
+    wire = _codec.to_wire({"model": "m", "messages": [message]}, c.CreateChatCompletionRequest)
     REQUEST_SCHEMA.validate(wire)
     assert wire["messages"][0]["role"] in {
         "developer",
@@ -304,14 +306,14 @@ def test_every_message_kind_is_covered(message: Any) -> None:
 
 
 # The reference: the same converter without the generated fast path, cattrs' hooks only.
-DETAILED = _converter._make_converter(fast=False)
+DETAILED = _inbound.make_converter(fast=False)
 
 
 def _same(cls: type[Any], data: Any) -> None:
-    fast = _converter.structure(copy.deepcopy(data), cls)
+    fast = _codec.structure(copy.deepcopy(data), cls)
     slow = DETAILED.structure(copy.deepcopy(data), cls)
     assert fast == slow
-    assert _converter.to_dict(fast) == _converter.to_dict(slow)  # ``extra`` takes no part in ==
+    assert _codec.to_dict(fast) == _codec.to_dict(slow)  # ``extra`` takes no part in ==
 
 
 _ALL_EXAMPLES = [
@@ -330,8 +332,8 @@ _ALL_EXAMPLES = [
 @pytest.mark.parametrize(("cls", "data"), _ALL_EXAMPLES)
 def test_fast_path_takes_every_spec_example(cls: type[Any], data: Any) -> None:
     """The generated code handles each spec example itself, with the detailed hook's result."""
-    _converter.structure({"choices": []}, c.ChatCompletion)  # builds the hooks
-    _converter._fast_structurer(cls)(copy.deepcopy(data))  # no fallback: no exception
+    fast = _fast.fast_structurer(cls, fallback=_inbound.converter().structure)
+    fast(copy.deepcopy(data))  # no fallback: no exception
     _same(cls, data)
 
 
@@ -339,23 +341,23 @@ def test_fast_path_takes_every_spec_example(cls: type[Any], data: Any) -> None:
 @given(_strategy(c.ChatCompletion))
 def test_fast_path_agrees_on_any_response(completion: c.ChatCompletion) -> None:
     """For any response the models can hold, fast and detailed structuring agree and round trip."""
-    data = _converter.to_dict(completion)
+    data = _codec.to_dict(completion)
     _assert_plain_json(data)
     _same(c.ChatCompletion, data)
-    assert _converter.to_dict(_converter.structure(data, c.ChatCompletion)) == data
+    assert _codec.to_dict(_codec.structure(data, c.ChatCompletion)) == data
 
 
 @_SETTINGS
 @given(_strategy(c.ChatCompletionChunk))
 def test_fast_path_agrees_on_any_chunk(chunk: c.ChatCompletionChunk) -> None:
     """For any stream chunk the models can hold, structuring its JSON gives it back."""
-    data = _converter.to_dict(chunk)
-    assert _converter.to_dict(_converter.structure(data, c.ChatCompletionChunk)) == data
+    data = _codec.to_dict(chunk)
+    assert _codec.to_dict(_codec.structure(data, c.ChatCompletionChunk)) == data
 
 
 @settings(max_examples=100, deadline=None)
 @given(_strategy(c.CreateChatCompletionRequest))
 def test_fast_path_agrees_on_any_request_json(req: c.CreateChatCompletionRequest) -> None:
     """Requests parsed from JSON (``from_dict``) come out the same by either path."""
-    wire = _converter.to_wire(req, c.CreateChatCompletionRequest)
+    wire = _codec.to_wire(req, c.CreateChatCompletionRequest)
     _same(c.CreateChatCompletionRequest, wire)

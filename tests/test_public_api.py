@@ -48,10 +48,11 @@ def test_py_typed_is_shipped() -> None:
 
 
 def test_import_is_light() -> None:
-    """Importing gpt_async does not import the testing server, FastAPI or the portal thread."""
+    """Importing gpt_async imports no testing server, FastAPI, portal thread or cattrs."""
     code = (
         "import sys, threading, gpt_async; "
-        "print(sorted(m for m in ('fastapi', 'gpt_async.testing', 'orjson') if m in sys.modules)); "
+        "extras = ('fastapi', 'gpt_async.testing', 'orjson', 'cattrs'); "
+        "print(sorted(m for m in extras if m in sys.modules)); "
         "print(threading.active_count())"
     )
     out = subprocess.run(
@@ -59,4 +60,5 @@ def test_import_is_light() -> None:
     ).stdout.split("\n")
     assert "fastapi" not in out[0]
     assert "gpt_async.testing" not in out[0]
+    assert "cattrs" not in out[0]  # loaded on the first response off the common shape
     assert out[1] == "1"

@@ -7,7 +7,7 @@ import pytest
 from multidict import CIMultiDict
 
 from gpt_async import RateLimitInfo
-from gpt_async._ratelimit import parse_duration
+from gpt_async._ratelimit_info import parse_duration
 
 FULL = {
     "x-ratelimit-limit-requests": "500",

@@ -14,7 +14,8 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 import gpt_async
 from gpt_async import SchemaError, json_schema
-from gpt_async._schema import parse_docstring, structure_output
+from gpt_async._codec._strict import structure_output
+from gpt_async._schema import parse_docstring
 
 # The keywords OpenAI's strict mode accepts (Structured Outputs, "supported schemas").
 ALLOWED_KEYWORDS = {

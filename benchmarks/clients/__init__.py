@@ -7,6 +7,7 @@ from construction and requests.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 from dataclasses import dataclass
@@ -66,6 +67,8 @@ class ClientSpec:
         import_name: The package whose cold import is timed for this client.
         is_async: Whether the adapter is an :class:`AsyncClient`.
         only: The scenarios this client runs (None: every one that admits it).
+        variant: Passed as ``variant=`` to the module's factory, when one module
+            builds several configurations.
     """
 
     name: str
@@ -75,6 +78,7 @@ class ClientSpec:
     import_name: str
     is_async: bool
     only: tuple[str, ...] | None = None
+    variant: str | None = None
 
     def missing(self) -> str | None:
         """Name a required module that is not installed, or ``None``."""
@@ -91,7 +95,7 @@ class ClientSpec:
         """The coroutine function building the async adapter for a base URL."""
         factory: Callable[[str], Awaitable[AsyncClient]]
         factory = importlib.import_module(self.module).open_async
-        return factory
+        return functools.partial(factory, variant=self.variant) if self.variant else factory
 
     def sync_factory(self) -> Callable[[str], SyncClient]:
         """The function building the blocking adapter for a base URL."""
@@ -100,6 +104,8 @@ class ClientSpec:
 
 
 _OPENAI = ("openai",)
+_OTEL = "benchmarks.clients.gpt_async_otel"
+_OTEL_REQUIRES = ("gpt_async", "opentelemetry.sdk")
 CLIENTS: tuple[ClientSpec, ...] = (
     ClientSpec("raw_aiohttp", "raw aiohttp", "benchmarks.clients.raw_aiohttp",
                ("aiohttp",), "aiohttp", is_async=True),
@@ -109,6 +115,12 @@ CLIENTS: tuple[ClientSpec, ...] = (
                ("gpt_async",), "gpt_async", is_async=False),
     ClientSpec("gpt_async_bulk", "gpt_async bulk()", "benchmarks.clients.gpt_async_bulk",
                ("gpt_async",), "gpt_async", is_async=True, only=("bulk", "bulk_memory")),
+    ClientSpec("gpt_async_otel_off", "gpt_async, OTel installed, tracing=False", _OTEL,
+               _OTEL_REQUIRES, "gpt_async", is_async=True, variant="off"),
+    ClientSpec("gpt_async_otel_api", "gpt_async, OTel API, no SDK", _OTEL,
+               _OTEL_REQUIRES, "gpt_async", is_async=True, variant="api"),
+    ClientSpec("gpt_async_otel_sdk", "gpt_async, OTel SDK + in-memory export", _OTEL,
+               _OTEL_REQUIRES, "gpt_async", is_async=True, variant="sdk"),
     ClientSpec("openai", "openai AsyncOpenAI", "benchmarks.clients.openai_client",
                _OPENAI, "openai", is_async=True),
     ClientSpec("openai_aiohttp", "openai AsyncOpenAI+aiohttp",

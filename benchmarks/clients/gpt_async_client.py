@@ -1,7 +1,13 @@
-"""gpt_async through its keyword API: ``AsyncGpt`` and the ``Gpt`` sync facade."""
+"""gpt_async through its keyword API: ``AsyncGpt`` and the ``Gpt`` sync facade.
+
+These rows run with OpenTelemetry hidden (as if ``opentelemetry-api`` were not
+installed), so they measure the untraced client whatever the environment holds;
+``gpt_async_otel`` prices tracing against them in the same run.
+"""
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
 from benchmarks.clients import API_KEY, ClientUnavailable
@@ -18,6 +24,7 @@ def preload() -> None:
     Raises:
         ClientUnavailable: The installed gpt_async has no ``AsyncGpt`` or ``Gpt``.
     """
+    sys.modules.setdefault("opentelemetry", None)  # type: ignore[arg-type]
     import gpt_async
 
     for name in ("AsyncGpt", "Gpt"):

@@ -22,15 +22,18 @@ from typing import TYPE_CHECKING, Any, Final
 
 import anyio
 
-from gpt_async import _converter
+from gpt_async import _codec
 from gpt_async._client import _retry_delay, _status_error
+from gpt_async._config import check_header_value
 from gpt_async._exceptions import (
     APIResponseValidationError,
     GptAsyncError,
     RequestValidationError,
 )
+from gpt_async._hooks import run_hooks
 from gpt_async._retry import RetryBudget
 from gpt_async._transport import HTTPRequest, HTTPResponse
+from gpt_async.models.operations import RawResponse
 
 from ._jsonl import CHAT_URL, OutputWriter, batch_line, encode_result, fsync_dir, line_failed
 from ._runner import BulkResult
@@ -38,7 +41,7 @@ from ._runner import BulkResult
 if TYPE_CHECKING:
     from gpt_async._client import AsyncGpt
 
-    from ._job import JobOptions
+    from ._options import JobOptions
     from ._totals import Tracker
 
 __all__ = ["BatchAPI", "BatchJob"]
@@ -52,7 +55,9 @@ _BACKOFF: Final = 1.5
 class BatchAPI:
     """The few Files and Batches calls the mode needs, through the client's transport.
 
-    They use the client's key, headers, timeout and retry policy (not its hooks).
+    They use the client's key (or Entra ID token), headers, timeout, retry policy
+    and hooks; not its rate limiter (they spend no chat budget) or tracing (they
+    are not model calls).
     """
 
     def __init__(self, client: AsyncGpt) -> None:
@@ -67,15 +72,29 @@ class BatchAPI:
         budget = RetryBudget(client.retry_config)
         while True:
             try:
-                response = await client._transport.send(request, timeout=client.timeout)
-                if response.status_code >= 300:
-                    raise await _status_error(response)
-                return response
+                return await self._attempt(request)
             except GptAsyncError as exc:
+                if client.hooks.after_error:
+                    await run_hooks(client.hooks.after_error, request, exc)
                 delay = _retry_delay(budget, exc)
                 if delay is None:
                     raise
                 await anyio.sleep(delay)
+
+    async def _attempt(self, request: HTTPRequest) -> HTTPResponse:
+        client = self._client
+        if client._token_provider is not None:  # tokens expire: one per attempt
+            request.headers["Authorization"] = await client._bearer(client._token_provider)
+        if client.hooks.before_request:
+            await run_hooks(client.hooks.before_request, request)
+            for name, value in request.headers.items():  # a hook's headers, too
+                check_header_value(name, value)
+        response = await client._transport.send(request, timeout=client.timeout)
+        if response.status_code >= 300:
+            raise await _status_error(response)
+        if client.hooks.after_success:
+            await run_hooks(client.hooks.after_success, request, RawResponse.of(response))
+        return response
 
     async def _json(
         self, method: str, path: str, content: bytes, content_type: str = "application/json"
@@ -83,7 +102,7 @@ class BatchAPI:
         response: HTTPResponse = await self._send(method, path, content, content_type)
         data = await response.read()
         try:
-            parsed = _converter.loads(data)
+            parsed = _codec.loads(data)
         except ValueError:
             parsed = None
         if not isinstance(parsed, dict) or not isinstance(parsed.get("id"), str):
@@ -104,7 +123,7 @@ class BatchAPI:
     async def create(self, file_id: str) -> dict[str, Any]:
         """Create a batch of chat completions over an uploaded file."""
         body = {"input_file_id": file_id, "endpoint": CHAT_URL, "completion_window": "24h"}
-        return await self._json("POST", "/batches", _converter.dumps(body))
+        return await self._json("POST", "/batches", _codec.dumps(body))
 
     async def retrieve(self, batch_id: str) -> dict[str, Any]:
         """The batch object now."""
@@ -261,7 +280,7 @@ class BatchJob:
 
     def _take(self, line: bytes, done: set[str], writer: OutputWriter) -> None:
         try:
-            parsed = _converter.loads(line)
+            parsed = _codec.loads(line)
         except ValueError:
             return
         custom_id = parsed.get("custom_id") if isinstance(parsed, dict) else None

@@ -24,7 +24,7 @@ from typing import Any, BinaryIO, Final
 
 import attrs
 
-from gpt_async import _converter
+from gpt_async import _codec
 from gpt_async._exceptions import (
     APIConnectionError,
     APIResponseValidationError,
@@ -83,7 +83,7 @@ def _bad_line(lineno: int, reason: str, custom_id: str | None = None) -> BulkRes
 def parse_line(line: bytes, lineno: int, model: str | None = None) -> BulkRequest | BulkResult:
     """One input line as a request, or as a failed result naming what is wrong with it."""
     try:
-        data = _converter.loads(line)
+        data = _codec.loads(line)
     except ValueError:
         return _bad_line(lineno, "not valid JSON")
     if not isinstance(data, dict):
@@ -126,7 +126,7 @@ def read_input(
 def batch_line(request: BulkRequest) -> bytes:
     """The request as a Batch API input line."""
     line = {"custom_id": request.custom_id, "method": "POST", "url": CHAT_URL}
-    return _converter.dumps({**line, "body": request.body}) + b"\n"
+    return _codec.dumps({**line, "body": request.body}) + b"\n"
 
 
 _ERROR_CODES: Final = (
@@ -150,7 +150,7 @@ def _error_response(error: GptAsyncError) -> dict[str, Any] | None:
     if not isinstance(error, SDKError):
         return None
     try:
-        body = _converter.loads(error.body) if error.body else None
+        body = _codec.loads(error.body) if error.body else None
     except ValueError:
         body = {"error": {"message": error.body}}
     return {"status_code": error.status_code, "request_id": error.request_id, "body": body}
@@ -163,13 +163,13 @@ def encode_result(result: BulkResult) -> bytes:
         message = result.error.message if isinstance(result.error, SDKError) else result.error
         error = {"code": _error_code(result.error), "message": str(message)}
         line = {**head, "response": _error_response(result.error), "error": error}
-        return _converter.dumps(line) + b"\n"
+        return _codec.dumps(line) + b"\n"
     body = result.body
     if body is None or b"\n" in body or b"\r" in body:
-        body = _converter.dumps(_converter.loads(body) if body else None)
+        body = _codec.dumps(_codec.loads(body) if body else None)
     response = {"status_code": 200, "request_id": result.request_id}
     return (
-        _converter.dumps({**head, "response": response})[:-2]  # reopen "response"
+        _codec.dumps({**head, "response": response})[:-2]  # reopen "response"
         + b',"body":'
         + body
         + b'},"error":null}\n'
@@ -256,7 +256,7 @@ def _result_line(line: bytes) -> dict[str, Any] | None:
     if not line.endswith(b"\n"):
         return None
     try:
-        parsed = _converter.loads(line)
+        parsed = _codec.loads(line)
     except ValueError:
         return None
     if not isinstance(parsed, dict) or not isinstance(parsed.get("custom_id"), str):

@@ -18,6 +18,7 @@ from gpt_async.models._chunk import (
     ChunkChoice,
     CreateChatCompletionStreamResponse,
 )
+from gpt_async.models._listing import ListModelsResponse, ModelList, ModelObject
 from gpt_async.models._messages import (
     ChatCompletionMessageCustomToolCall,
     ChatCompletionMessageCustomToolCallType,
@@ -266,7 +267,10 @@ __all__ = [
     "InputAudio",
     "InputAudioFormat",
     "JSONSchema",
+    "ListModelsResponse",
     "Model",
+    "ModelList",
+    "ModelObject",
     "ModerationConfigParam",
     "ModerationInputType",
     "ModerationMode",

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
+from gpt_async._types import ResponseFacts
 from gpt_async.models._response import ChatCompletion
-
-if TYPE_CHECKING:
-    from gpt_async._streaming import AsyncStream
-    from gpt_async._sync import Stream
-    from gpt_async._transport import HTTPResponse
 
 __all__ = ["CreateChatCompletionResponse", "RawResponse"]
 
@@ -32,7 +28,7 @@ class RawResponse:
     url: str
 
     @classmethod
-    def of(cls, response: HTTPResponse) -> RawResponse:
+    def of(cls, response: ResponseFacts) -> RawResponse:
         """The facts of a transport response."""
         return cls(status_code=response.status_code, headers=response.headers, url=response.url)
 
@@ -46,11 +42,13 @@ class CreateChatCompletionResponse:
         status_code: The HTTP status.
         raw_response: Status, headers and URL of the response.
         create_chat_completion_response: The parsed completion (``None`` for a stream).
-        stream: The chunk stream, when the request had ``stream=True``.
+        stream: The chunk stream, when the request had ``stream=True``: an
+            ``AsyncStream`` from ``AsyncGpt``, a ``Stream`` from ``Gpt`` (typed
+            loosely: the wire models know no client).
     """
 
     content_type: str
     status_code: int
     raw_response: RawResponse
     create_chat_completion_response: ChatCompletion | None = None
-    stream: AsyncStream[Any] | Stream[Any] | None = None
+    stream: Any = None

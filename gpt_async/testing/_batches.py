@@ -1,4 +1,8 @@
-"""The testing server's Files and Batches endpoints, in memory and driven by polls.
+"""The testing server's Files and Batches part, in memory and driven by polls.
+
+Its state, a `BatchStore`, lives in the server core's ``part_state`` (so tests can
+script it before the server starts, and it survives a restart); the server shows
+it as ``server.batches``.
 
 Routes (each also without the ``/v1`` prefix):
 
@@ -24,20 +28,19 @@ from __future__ import annotations
 import collections
 import itertools
 import json
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import Any, Final, Literal
 
 import attrs
 from aiohttp import web
 
+from gpt_async.testing._chat import default_reply
+from gpt_async.testing._core import ServerCore
 from gpt_async.testing._script import Reply, ScriptItem
 
-if TYPE_CHECKING:
-    from gpt_async.testing._server import FakeOpenAIServer
-
-__all__ = ["BatchStore"]
+__all__ = ["BatchStore", "add_batch_routes", "batch_store"]
 
 _CHAT_URL: Final = "/v1/chat/completions"
+_STATE_KEY: Final = "batches"
 _EXPIRED_CODES: Final = {"expired": "batch_expired", "cancelled": "batch_cancelled"}
 Ending = Literal["expired", "failed", "cancelled"]
 
@@ -70,7 +73,7 @@ def _multipart(body: bytes, content_type: str) -> dict[str, bytes]:
 
 
 class BatchStore:
-    """OpenAI's Files and Batches API for one `FakeOpenAIServer`.
+    """OpenAI's Files and Batches API for one fake server (``server.batches``).
 
     Attributes:
         files: Uploaded and generated files' bytes, by id.
@@ -80,9 +83,9 @@ class BatchStore:
         polls_in_progress: Polls a batch stays ``in_progress`` before it ends.
     """
 
-    def __init__(self, server: FakeOpenAIServer, clock: Callable[[], int]) -> None:
-        self._server = server
-        self._clock = clock
+    def __init__(self, core: ServerCore) -> None:
+        self._core = core
+        self._clock = core.clock
         self._ids = itertools.count(1)
         self._fates: collections.deque[_Fate] = collections.deque()
         self._polls: dict[str, int] = {}
@@ -107,7 +110,7 @@ class BatchStore:
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         """Registers the routes on the server's app (before its catch-all)."""
-        for prefix in ("/v1", ""):
+        for prefix in _PREFIXES:
             router.add_post(f"{prefix}/files", self._upload)
             router.add_get(f"{prefix}/files/{{file_id}}", self._file)
             router.add_get(f"{prefix}/files/{{file_id}}/content", self._content)
@@ -118,11 +121,11 @@ class BatchStore:
     # ------------------------------------------------------------------ handlers
 
     async def _admit(self, request: web.Request) -> Any:
-        _seq, data = await self._server._receive(request)
-        if not self._server._authorized(request):
+        received = await self._core.receive(request)
+        if not self._core.authorized(request):
             error = {"message": "Incorrect API key provided.", "code": "invalid_api_key"}
             raise web.HTTPUnauthorized(text=json.dumps({"error": error}), content_type=_JSON)
-        return data
+        return received.data
 
     async def _upload(self, request: web.Request) -> web.Response:
         await self._admit(request)
@@ -279,12 +282,10 @@ class BatchStore:
             batch["error_file_id"] = self._store_file(_jsonl(errors), "batch_output")["id"]
 
     def _answer(self, item: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-        server = self._server
-        seq = next(server._seq)
+        core = self._core
+        seq = core.next_seq()
         reply: ScriptItem = (
-            server._queue.popleft()
-            if server._queue
-            else server._default_reply(seq, item.get("body"), None)
+            core.queue.popleft() if core.queue else default_reply(core, seq, item.get("body"), None)
         )
         if not isinstance(reply, Reply):
             reply = Reply.error(500, "The server could not answer this request.")
@@ -310,3 +311,17 @@ def _jsonl(lines: list[dict[str, Any]]) -> bytes:
 
 
 _JSON: Final = "application/json"
+_PREFIXES: Final = ("/v1", "")
+
+
+def batch_store(core: ServerCore) -> BatchStore:
+    """The Files and Batches state of ``core``'s server, made on first use."""
+    store = core.part_state.get(_STATE_KEY)
+    if not isinstance(store, BatchStore):
+        store = core.part_state[_STATE_KEY] = BatchStore(core)
+    return store
+
+
+def add_batch_routes(core: ServerCore, app: web.Application) -> None:
+    """The part: adds ``/files`` and ``/batches``, answered from `batch_store`."""
+    batch_store(core).add_routes(app.router)

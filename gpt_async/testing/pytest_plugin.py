@@ -22,7 +22,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from gpt_async.testing._server import FakeOpenAIServer, ThreadedFakeOpenAIServer
+from gpt_async.testing._server import FakeOpenAIServer
+from gpt_async.testing._threaded import ThreadedFakeOpenAIServer
 
 __all__ = ["openai_server", "openai_server_thread"]
 

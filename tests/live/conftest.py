@@ -34,7 +34,12 @@ import attrs
 import pytest
 
 from gpt_async import AsyncGpt, Gpt, ParsedChatCompletion, Timeout, ToolRunResult
-from gpt_async.models.components import ChatCompletion, ChatCompletionChunk
+from gpt_async.models.components import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ModelList,
+    ModelObject,
+)
 
 STARTUP_TIMEOUT = 120.0
 # Generous for a shared 2-core machine; every test also bounds its reply with max_tokens.
@@ -269,6 +274,8 @@ class Api:
     stream: Callable[..., Awaitable[tuple[list[ChatCompletionChunk], ChatCompletion]]]
     parse: Callable[..., Awaitable[ParsedChatCompletion[Any]]]
     run_tools: Callable[..., Awaitable[ToolRunResult]]
+    list_models: Callable[..., Awaitable[ModelList]]
+    retrieve_model: Callable[..., Awaitable[ModelObject]]
 
 
 def async_api(client: AsyncGpt) -> Api:
@@ -285,7 +292,12 @@ def async_api(client: AsyncGpt) -> Api:
 
     completions = client.chat.completions
     return Api(
-        create=create, stream=stream, parse=completions.parse, run_tools=completions.run_tools
+        create=create,
+        stream=stream,
+        parse=completions.parse,
+        run_tools=completions.run_tools,
+        list_models=client.models.list,
+        retrieve_model=client.models.retrieve,
     )
 
 
@@ -312,7 +324,22 @@ def sync_api(client: Gpt) -> Api:
         call = functools.partial(client.chat.completions.run_tools, **params)
         return await anyio.to_thread.run_sync(call)
 
-    return Api(create=create, stream=stream, parse=parse, run_tools=run_tools)
+    async def list_models(**params: Any) -> ModelList:
+        call = functools.partial(client.models.list, **params)
+        return await anyio.to_thread.run_sync(call)
+
+    async def retrieve_model(model: str, **params: Any) -> ModelObject:
+        call = functools.partial(client.models.retrieve, model, **params)
+        return await anyio.to_thread.run_sync(call)
+
+    return Api(
+        create=create,
+        stream=stream,
+        parse=parse,
+        run_tools=run_tools,
+        list_models=list_models,
+        retrieve_model=retrieve_model,
+    )
 
 
 OpenApi = Callable[[str, str], contextlib.AbstractAsyncContextManager[Api]]

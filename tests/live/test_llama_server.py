@@ -17,7 +17,7 @@ import cattrs
 import jsonschema  # type: ignore[import-untyped]
 import pytest
 
-from gpt_async import AuthenticationError, BadRequestError, ToolLoopLimitError
+from gpt_async import AuthenticationError, BadRequestError, NotFoundError, ToolLoopLimitError
 from gpt_async.models.components import ChatCompletionMessageToolCall
 
 from .conftest import API_KEY
@@ -305,6 +305,26 @@ async def test_tool_loop_round(api: Api) -> None:
 
 def _role(message: Any) -> str:
     return str(message["role"] if isinstance(message, dict) else message.role)
+
+
+# ---------------------------------------------------------------- models
+
+
+async def test_models_list_and_retrieve(api: Api) -> None:
+    """llama-server lists its one model; retrieve() finds it or is a typed 404."""
+    listed = await api.list_models()
+    assert listed.object == "list"
+    [model] = listed.data
+    assert model.id
+    assert model.owned_by == "llamacpp"
+    assert model.object == "model"
+    assert "meta" in model.extra  # llama.cpp's own details, kept
+    outcome: object
+    try:
+        outcome = (await api.retrieve_model(model.id)).id
+    except NotFoundError as exc:  # llama-server may have no GET /v1/models/{id} route
+        outcome = exc.status_code
+    assert outcome in {model.id, 404}
 
 
 # ---------------------------------------------------------------- errors

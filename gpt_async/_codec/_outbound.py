@@ -1,4 +1,4 @@
-"""The outward half of the converter: request models (or dicts) to checked JSON-ready data.
+"""The outbound half of the codec: request models (or dicts) to checked JSON-ready data.
 
 Every request passes through here, so the common shapes take a fast path: a plain
 ``{"role": "user", "content": "..."}`` message is accepted as it is (no copy), a
@@ -6,109 +6,57 @@ dict is walked key by key (not field by field: a request sets a few of its ~40
 fields), and each attrs class gets a function generated once from its fields that
 reads them in straight-line code. Anything off the common shape falls to the
 detailed checks below, which either accept it (enum members, subclasses,
-tuples) or raise :class:`_Invalid`; the path (``messages[2].content``) is
+tuples) or raise :class:`Invalid`; the path (``messages[2].content``) is
 collected while the error unwinds, so the fast path pays nothing for it.
+
+Bad input fails in :func:`to_wire`, before any I/O, with a
+:class:`~gpt_async.RequestValidationError` naming the field. Unset fields are left
+out; an explicit ``None`` is sent as ``null``; keys a dict carries beyond the
+model's fields pass through untouched, for servers that accept more than the spec.
 """
 
 from __future__ import annotations
 
 import enum
-import math
-import sys
-import types
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 import attrs
 
-from ._types import EXTRA_KEY, UNSET, _UnsetType
+from gpt_async._exceptions import RequestValidationError
+from gpt_async._types import EXTRA_KEY, UNSET
+from gpt_async.models._response import ChatCompletionMessage
 
-__all__ = ["Invalid", "checker", "describe", "field_type", "register_adapter", "tag_of"]
+from ._codegen import compile_function
+from ._hints import (
+    NONE,
+    field_type,
+    is_enum,
+    is_union,
+    plain_str,
+    strip_unset,
+    tag_of,
+    type_name,
+    wire_members,
+)
+from ._primitives import OUTBOUND, Invalid, as_is, invalid
+
+__all__ = ["checker", "register_adapter", "to_wire"]
 
 _Check = Callable[[Any], Any]
-_NONE = type(None)
-_TAGS = ("role", "type")
-_UNSET_LITERAL: Any = Literal[UNSET]
 
 
-class Invalid(Exception):
-    """A value failed its check; ``parts`` collects the path while unwinding."""
+def to_wire(value: Any, cls: type[Any], *, path: str = "") -> Any:
+    """Check ``value`` (a ``cls`` instance or a dict shaped like one) and make it JSON-ready.
 
-    def __init__(self, reason: str, part: str = "") -> None:
-        self.reason = reason
-        self.parts: list[str] = [part] if part else []
-
-    def path(self, prefix: str = "") -> str:
-        """The dotted path from the checked root to the failing value."""
-        return "".join([prefix, *reversed(self.parts)]).lstrip(".")
-
-
-def _fail(value: Any, expected: str) -> typing.NoReturn:
-    raise Invalid(f"expected {expected}, got {describe(value)}")
-
-
-def describe(value: Any) -> str:
-    """A short description of a value for an error message: its type, and itself if short."""
-    if isinstance(value, (str, int, float, bool, type(None))) and len(repr(value)) <= 40:
-        return f"{type(value).__name__} {value!r}"
-    return type(value).__name__
-
-
-# ------------------------------------------------------------------ primitives
-
-
-def _plain_str(v: str) -> str:
-    """An exact ``str``: an enum member's value, or a subclass instance's text."""
-    if isinstance(v, enum.Enum) and type(v.value) is str:
-        return v.value
-    return str.__str__(v)
-
-
-def _check_str(v: Any) -> Any:
-    if type(v) is str:
-        return v
-    if isinstance(v, str):
-        return _plain_str(v)
-    _fail(v, "a string")
-
-
-def _check_int(v: Any) -> Any:
-    if type(v) is int:
-        return v
-    if isinstance(v, int) and not isinstance(v, bool):
-        return int(v)
-    _fail(v, "an integer")
-
-
-def _check_float(v: Any) -> Any:
-    if type(v) is int or (type(v) is float and v - v == 0.0):  # v - v is NaN for inf and NaN
-        return v
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        if not math.isfinite(v):
-            _fail(v, "a finite number")
-        return int(v) if isinstance(v, int) else float(v)
-    _fail(v, "a number")
-
-
-def _check_bool(v: Any) -> Any:
-    if v is True or v is False:
-        return v
-    _fail(v, "a boolean")
-
-
-def _check_any(v: Any) -> Any:
-    return v
-
-
-_PRIMITIVE_CHECKS: dict[Any, _Check] = {
-    str: _check_str,
-    int: _check_int,
-    float: _check_float,
-    bool: _check_bool,
-    Any: _check_any,
-    object: _check_any,
-}
+    Raises:
+        RequestValidationError: Naming the field, e.g. ``messages[0].role``.
+    """
+    try:
+        return checker(cls)(value)
+    except Invalid as exc:
+        raise RequestValidationError(exc.path(path), exc.reason) from None
 
 
 # ------------------------------------------------------------------ per type
@@ -132,10 +80,10 @@ def checker(tp: Any) -> _Check:
 
 
 def _build_checker(tp: Any) -> _Check:
-    if tp in _PRIMITIVE_CHECKS:
-        return _PRIMITIVE_CHECKS[tp]
+    if tp in OUTBOUND:
+        return OUTBOUND[tp]
     origin = typing.get_origin(tp)
-    if origin in (Union, types.UnionType):
+    if is_union(tp):
         return _union_checker(tp)
     if origin is Literal:
         return _literal_checker(typing.get_args(tp))
@@ -143,7 +91,7 @@ def _build_checker(tp: Any) -> _Check:
         return _list_checker(checker(typing.get_args(tp)[0]))
     if origin in (dict, Mapping):
         return _dict_checker(checker(typing.get_args(tp)[1]))
-    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+    if is_enum(tp):
         return _enum_checker(tp)
     if attrs.has(tp):
         return _ClassChecker(tp).check
@@ -156,8 +104,8 @@ def _literal_checker(values: tuple[Any, ...]) -> _Check:
 
     def check_literal(v: Any) -> Any:
         if isinstance(v, str) and v in allowed:
-            return _plain_str(v)
-        _fail(v, expected)
+            return plain_str(v)
+        raise invalid(v, expected)
 
     return check_literal
 
@@ -170,8 +118,8 @@ def _enum_checker(enum_cls: type[enum.Enum]) -> _Check:
         if isinstance(v, enum.Enum):
             return v.value
         if isinstance(v, str):
-            return _plain_str(v)
-        _fail(v, f"a {enum_cls.__name__} or string")
+            return plain_str(v)
+        raise invalid(v, f"a {enum_cls.__name__} or string")
 
     return check_enum
 
@@ -179,7 +127,7 @@ def _enum_checker(enum_cls: type[enum.Enum]) -> _Check:
 def _list_checker(item: _Check) -> _Check:
     def check_list(v: Any) -> Any:
         if type(v) is not list and not isinstance(v, (list, tuple)):
-            _fail(v, "a list")
+            raise invalid(v, "a list")
         try:
             return [item(x) for x in v]
         except Invalid:
@@ -198,13 +146,13 @@ def _list_checker(item: _Check) -> _Check:
 def _dict_checker(item: _Check) -> _Check:
     def check_dict(v: Any) -> Any:
         if not isinstance(v, Mapping):
-            _fail(v, "an object (dict)")
+            raise invalid(v, "an object (dict)")
         out = {}
         for k, x in v.items():
             if type(k) is not str:
                 if not isinstance(k, str):
-                    _fail(k, "string keys")
-                k = _plain_str(k)  # noqa: PLW2901 - the key as it is sent
+                    raise invalid(k, "string keys")
+                k = plain_str(k)  # noqa: PLW2901 - the key as it is sent
             try:
                 out[k] = item(x)
             except Invalid as exc:
@@ -219,25 +167,25 @@ def _dict_checker(item: _Check) -> _Check:
 
 
 def _union_checker(tp: Any) -> _Check:
-    members = [m for m in typing.get_args(tp) if m is not _UnsetType and m != _UNSET_LITERAL]
-    allow_none = _NONE in members
-    members = [m for m in members if m is not _NONE]
+    members = wire_members(tp)
+    allow_none = NONE in members
+    members = [m for m in members if m is not NONE]
     classes = [m for m in members if attrs.has(m)]
     others = [(_predicate(m), checker(m)) for m in members if not attrs.has(m)]
     dispatch = _class_dispatch(classes) if classes else None
-    expected = " or ".join(_type_name(m) for m in [*members, *([_NONE] if allow_none else [])])
+    expected = " or ".join(type_name(m) for m in [*members, *([NONE] if allow_none else [])])
 
     def slow(v: Any) -> Any:
         if v is None:
             if allow_none:
                 return None
-            _fail(v, expected)
+            raise invalid(v, expected)
         if dispatch is not None and (attrs.has(type(v)) or isinstance(v, Mapping)):
             return dispatch(v)
         for accepts, check in others:
             if accepts(v):
                 return check(v)
-        _fail(v, expected)
+        raise invalid(v, expected)
 
     if dispatch is not None and not others and not allow_none:
         return dispatch  # models only (the messages, the content parts): no lookup first
@@ -269,7 +217,7 @@ def _exact_type_table(
         for cls in classes:
             table[cls] = dispatch
     if allow_none:
-        table[_NONE] = _check_any
+        table[NONE] = as_is
     return table
 
 
@@ -291,25 +239,6 @@ def _predicate(tp: Any) -> Callable[[Any], bool]:
     return lambda v: isinstance(v, str)  # str, enums and string literals
 
 
-def _type_name(tp: Any) -> str:
-    if tp is _NONE:
-        return "None"
-    if typing.get_origin(tp) is Literal:
-        return " or ".join(repr(v) for v in typing.get_args(tp))
-    origin = typing.get_origin(tp)
-    if origin is not None:
-        return getattr(origin, "__name__", str(origin))
-    return getattr(tp, "__name__", str(tp))
-
-
-def tag_of(cls: type[Any]) -> tuple[str, str] | None:
-    """The discriminator of a model: its ``role`` or ``type`` field and that field's value."""
-    for a in attrs.fields(cls):
-        if a.name in _TAGS and isinstance(a.default, str):
-            return a.name, _plain_str(a.default)
-    return None
-
-
 _ADAPTERS: dict[type[Any], Callable[[Any], Any]] = {}
 
 
@@ -322,16 +251,15 @@ def register_adapter(cls: type[Any], adapt: Callable[[Any], Any]) -> None:
     _ADAPTERS[cls] = adapt
 
 
-def _simple_tags(classes: list[type[Any]]) -> frozenset[str]:
+def _simple_tags(tags: dict[type[Any], tuple[str, str] | None]) -> frozenset[str]:
     """Tags whose class takes ``{tag: ..., "content": "text"}`` as complete and valid.
 
     Such a dict (the bulk of any conversation history) is sent as it is.
     """
     simple = set()
-    for cls in classes:
-        tag = tag_of(cls)
+    for cls, tag in tags.items():
         names = attrs.fields_dict(cls)
-        required = {a.name for a in attrs.fields(cls) if a.default is attrs.NOTHING}
+        required = {a.name for a in names.values() if a.default is attrs.NOTHING}
         if tag and "content" in names and required <= {"content"}:
             content = field_type(cls, "content")
             if content is str or str in typing.get_args(content):
@@ -358,7 +286,7 @@ def _class_dispatch(classes: list[type[Any]]) -> _Check:
     tag_field = next((t[0] for t in tags.values() if t), "")
     by_tag = {t[1]: by_type[c] for c, t in tags.items() if t}
     single = by_type[classes[0]] if len(classes) == 1 else None
-    simple = _simple_tags(classes) if tag_field else frozenset()
+    simple = _simple_tags(tags) if tag_field else frozenset()
     names = " or ".join(repr(t[1]) for t in tags.values() if t)
 
     def slow(v: Any) -> Any:
@@ -368,9 +296,9 @@ def _class_dispatch(classes: list[type[Any]]) -> _Check:
         if single is not None:
             return single(v)
         if not isinstance(v, Mapping):
-            _fail(v, f"an object (a dict or a model) with {tag_field} {names}")
+            raise invalid(v, f"an object (a dict or a model) with {tag_field} {names}")
         tag = v.get(tag_field)
-        check = by_tag.get(_plain_str(tag)) if isinstance(tag, str) else None
+        check = by_tag.get(plain_str(tag)) if isinstance(tag, str) else None
         if check is None:
             missing = f"missing {tag_field!r}" if tag is None else f"unknown {tag_field} {tag!r}"
             raise Invalid(f"{missing}; expected one of {names}", f".{tag_field}")
@@ -399,7 +327,10 @@ class _ClassChecker:
         fields = [a for a in attrs.fields(cls) if not a.metadata.get(EXTRA_KEY)]
         self.cls = cls
         self.tag = tag_of(cls)
-        self.by_key = {a.name: _field_check(cls, a.name) for a in fields}
+        # Each field's check is made when a value for it first comes: a request sets a
+        # few of its ~40 fields, and the first request should not pay for the rest.
+        self.by_key: dict[str, _Check] = {}
+        self.names = frozenset(a.name for a in fields)
         self.required = [
             a.name
             for a in fields
@@ -417,7 +348,7 @@ class _ClassChecker:
                 self.cls,
                 self._fields,
                 {a.name: field_type(self.cls, a.name) for a in self._fields},
-                self.by_key,
+                {a.name: self.check_of(a.name) for a in self._fields},
                 self.tag,
             )
         return self._from_instance(v)
@@ -432,17 +363,26 @@ class _ClassChecker:
                 return from_instance(v)
             if isinstance(v, Mapping):
                 return from_mapping(v)
-            _fail(v, f"a {cls.__name__} or a dict")
+            raise invalid(v, f"a {cls.__name__} or a dict")
 
         return check_class
 
+    def check_of(self, name: str) -> _Check:
+        """The check of field ``name``, made on first use."""
+        check = self.by_key.get(name)
+        if check is None:
+            check = self.by_key[name] = _field_check(self.cls, name)
+        return check
+
     def from_mapping(self, v: Mapping[str, Any]) -> dict[str, Any]:
         """A dict in the model's place: known keys checked, others passed through as given."""
-        by_key = self.by_key
+        by_key, names = self.by_key, self.names
         out = {}
         for k, x in v.items():
             if x is not UNSET:
                 check = by_key.get(k)
+                if check is None and k in names:
+                    check = self.check_of(k)
                 out[k] = x if check is None else check(x)
         if not self.required_set.issubset(out):
             missing = next(name for name in self.required if name not in out)
@@ -463,7 +403,7 @@ def _field_check(cls: type[Any], name: str) -> _Check:
     first request pay for the whole model graph.
     """
     check: _Check | None = None
-    exact: Any = _UNRESOLVED
+    exact: Any = _Unresolved
     part = f".{name}"
 
     def check_field(v: Any) -> Any:
@@ -472,7 +412,7 @@ def _field_check(cls: type[Any], name: str) -> _Check:
             return v
         if check is None:
             tp = field_type(cls, name)
-            exact = _strip_unset(tp)
+            exact = strip_unset(tp)
             exact = exact if exact in (str, int) else None  # common scalars: tested first
             check = checker(tp)
         try:
@@ -517,14 +457,13 @@ def _instance_function(
                 f"        out[{a.name!r}] = {tag[1]!r}",
             ]
             continue
-        test = _EXACT_TYPE_TEST.get(_strip_unset(hints[a.name]))
+        test = _EXACT_TYPE_TEST.get(strip_unset(hints[a.name]))
         expr = f"c{i}(v)" if test is None else f"v if {test} else c{i}(v)"
         lines.append(f"        out[{a.name!r}] = {expr}")
     lines.append("    return out")
     namespace["bad_tag"] = _bad_tag
-    exec("\n".join(lines), namespace)  # noqa: S102 - source built above from field names only
-    wire: Callable[[Any], dict[str, Any]] = namespace["wire"]
-    wire.__qualname__ = f"wire_{cls.__name__}"
+    wire: Callable[[Any], dict[str, Any]]
+    wire = compile_function("wire", lines, namespace, about=f"to_wire {cls.__qualname__}")
     return wire
 
 
@@ -533,37 +472,25 @@ def _bad_tag(obj: Any, name: str, value: str) -> typing.NoReturn:
 
 
 class _Unresolved:
-    """The exact type of a field whose annotation is not evaluated yet (matches nothing)."""
+    """The exact type of a field whose check is not built yet (no value has it)."""
 
 
-_UNRESOLVED = _Unresolved
+def _response_message_as_request(message: ChatCompletionMessage) -> dict[str, Any]:
+    """A response message, ready to be sent back as the assistant turn of the next request.
+
+    Only what the request's assistant message takes is kept: annotations and unknown
+    keys are response-only, and a previous audio answer is referenced by its id.
+    """
+    out: dict[str, Any] = {"role": "assistant", "content": message.content}
+    if message.refusal is not None:
+        out["refusal"] = message.refusal
+    if message.tool_calls:
+        out["tool_calls"] = message.tool_calls
+    if message.function_call is not None:
+        out["function_call"] = message.function_call
+    if message.audio is not None:
+        out["audio"] = {"id": message.audio.id}
+    return out
 
 
-_FIELD_TYPES: dict[tuple[type[Any], str], Any] = {}
-
-
-def field_type(cls: type[Any], name: str) -> Any:
-    """The evaluated annotation of one field of ``cls`` (not the whole class's hints)."""
-    found = _FIELD_TYPES.get((cls, name), _UNRESOLVED)
-    if found is _UNRESOLVED:
-        found = _FIELD_TYPES[cls, name] = _evaluate(cls, name)
-    return found
-
-
-def _evaluate(cls: type[Any], name: str) -> Any:
-    annotation: Any = attrs.fields_dict(cls)[name].type
-    if not isinstance(annotation, str):
-        return annotation
-    try:  # our models' own annotations, in their own module
-        return eval(annotation, vars(sys.modules[cls.__module__]))  # noqa: S307
-    except NameError:  # inherited from a class in another module
-        return typing.get_type_hints(cls)[name]
-
-
-def _strip_unset(tp: Any) -> Any:
-    """``str | Unset`` is ``str`` here: an unset field is skipped before its check."""
-    if typing.get_origin(tp) in (Union, types.UnionType):
-        rest = [m for m in typing.get_args(tp) if m is not _UnsetType and m != _UNSET_LITERAL]
-        if len(rest) == 1:
-            return rest[0]
-    return tp
+register_adapter(ChatCompletionMessage, _response_message_as_request)
