@@ -484,12 +484,7 @@ class AsyncGpt:
         while True:
             if record is not None:
                 record.attempts += 1
-            if self._token_provider is not None:  # tokens expire: one per attempt
-                request.headers["Authorization"] = await self._bearer(self._token_provider)
-            if self.hooks.before_request:
-                await run_hooks(self.hooks.before_request, request)
-                for name, value in request.headers.items():  # a hook's headers, too
-                    check_header_value(name, value)
+            if await self._before_attempt(request):
                 content = _encode(request.json)
             request.content = content
             try:
@@ -512,6 +507,17 @@ class AsyncGpt:
                     _describe(exc),
                 )
                 await anyio.sleep(delay)
+
+    async def _before_attempt(self, request: HTTPRequest) -> bool:
+        """A fresh Entra ID token, then the ``before_request`` hooks; True when hooks ran."""
+        if self._token_provider is not None:  # tokens expire: one per attempt
+            request.headers["Authorization"] = await self._bearer(self._token_provider)
+        if not self.hooks.before_request:
+            return False
+        await run_hooks(self.hooks.before_request, request)
+        for name, value in request.headers.items():  # a hook's headers, too
+            check_header_value(name, value)
+        return True
 
     async def _limited_attempt(
         self,

@@ -24,7 +24,6 @@ import anyio
 
 from gpt_async import _codec
 from gpt_async._client import _retry_delay, _status_error
-from gpt_async._config import check_header_value
 from gpt_async._exceptions import (
     APIResponseValidationError,
     GptAsyncError,
@@ -83,12 +82,7 @@ class BatchAPI:
 
     async def _attempt(self, request: HTTPRequest) -> HTTPResponse:
         client = self._client
-        if client._token_provider is not None:  # tokens expire: one per attempt
-            request.headers["Authorization"] = await client._bearer(client._token_provider)
-        if client.hooks.before_request:
-            await run_hooks(client.hooks.before_request, request)
-            for name, value in request.headers.items():  # a hook's headers, too
-                check_header_value(name, value)
+        await client._before_attempt(request)
         response = await client._transport.send(request, timeout=client.timeout)
         if response.status_code >= 300:
             raise await _status_error(response)
