@@ -1,6 +1,7 @@
 """The one process-wide event-loop thread behind the synchronous facade.
 
-Only this module touches threads. The portal is an anyio ``BlockingPortal``
+Only this module starts event-loop threads (`start_daemon_portal` also runs the
+testing kit's threaded servers). The portal is an anyio ``BlockingPortal``
 running an asyncio loop in a daemon thread, started on first use. Every sync
 call hands its coroutine to it and blocks until the result is back:
 
@@ -31,7 +32,7 @@ from anyio.from_thread import BlockingPortal
 
 from ._exceptions import ClientStateError
 
-__all__ = ["cleanup", "run", "track"]
+__all__ = ["cleanup", "run", "start_daemon_portal", "track"]
 
 T = TypeVar("T")
 
@@ -58,22 +59,34 @@ def _get_loop() -> asyncio.AbstractEventLoop:
         return loop
     with _lock:
         if _loop is None or _portal_pid != os.getpid():
-            ready: concurrent.futures.Future[BlockingPortal] = concurrent.futures.Future()
-            thread = threading.Thread(
-                target=anyio.run, args=(_serve, ready), name="gpt_async-portal", daemon=True
-            )
-            thread.start()
-            _portal = ready.result()
+            _portal, thread = start_daemon_portal("gpt_async-portal")
             _loop = _portal.call(asyncio.get_running_loop)
             _portal_pid = os.getpid()
             _portal_thread = thread.ident
         return _loop
 
 
+def start_daemon_portal(name: str) -> tuple[BlockingPortal, threading.Thread]:
+    """Start an anyio ``BlockingPortal`` in a new daemon thread named ``name``.
+
+    The one portal runner of the package: the sync facade's portal and the testing
+    kit's threaded servers all run on one. A daemon thread of our own, not anyio's
+    ``start_blocking_portal``: older anyio releases run that one on an executor
+    worker, which the interpreter joins at exit, and in any release its generator,
+    finalized at interpreter shutdown, calls into a loop whose thread can no longer
+    run; either way a portal left running would hang the process. A daemon thread
+    simply stops with it.
+
+    Returns:
+        The running portal and its thread.
+    """
+    ready: concurrent.futures.Future[BlockingPortal] = concurrent.futures.Future()
+    thread = threading.Thread(target=anyio.run, args=(_serve, ready), name=name, daemon=True)
+    thread.start()
+    return ready.result(), thread
+
+
 async def _serve(ready: concurrent.futures.Future[BlockingPortal]) -> None:
-    # A daemon thread of our own, not anyio's start_blocking_portal: that one runs on
-    # a ThreadPoolExecutor worker, which the interpreter joins at exit, so a portal
-    # left running would hang the process.
     async with BlockingPortal() as portal:
         ready.set_result(portal)
         await portal.sleep_until_stopped()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import socket
+import threading
 
 import pytest
 
@@ -118,3 +119,12 @@ def test_threaded_proxy_reports_a_port_in_use() -> None:
         proxy = ForwardProxy.in_thread(port=taken.getsockname()[1])
         with pytest.raises(OSError, match="address already in use"):
             proxy.start()
+
+
+def test_threaded_proxy_runs_on_a_daemon_thread_that_close_stops() -> None:
+    """The threaded proxy serves from a daemon thread of its own, joined by close()."""
+    with ForwardProxy.in_thread() as proxy:
+        threads = [t for t in threading.enumerate() if t.name == "gpt_async-forward-proxy"]
+        assert [t.daemon for t in threads] == [True]
+        assert proxy.url.startswith("http://127.0.0.1:")
+    assert not threads[0].is_alive()

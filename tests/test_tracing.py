@@ -220,6 +220,16 @@ async def test_plain_call_records_duration_and_token_metrics(
     assert otel.points("gen_ai.client.operation.time_to_first_chunk") == []
 
 
+async def test_listing_models_makes_no_chat_span(server: FakeOpenAIServer, otel: Otel) -> None:
+    """GET /models is not a chat call: it works with tracing on and makes no span."""
+    async with client_for(server, otel) as client:
+        listed = await client.models.list()
+        await client.chat.completions.create(model=MODEL, messages=USER)
+    assert [m.id for m in listed][:1] == ["gpt-4o-mini"]
+    assert len(otel.spans("")) == 1
+    assert otel.span().name == f"chat {MODEL}"
+
+
 async def test_seed_request_form_is_traced(
     server: FakeOpenAIServer, otel: Otel, seed_request: Any
 ) -> None:

@@ -37,8 +37,9 @@ words). The server is made of parts, each its own module: the shared core
 (``_core``: recording, auth, disconnects), the chat-completions routes
 (``_chat``), request validation (``_validation``), the echo model (``_echo``),
 rate limits (``_ratelimit``: enforced by the chat routes, headers stamped by its own
-part), the Files and Batches API (``_batches``), the async server (``_server``) and
-the threaded runner (``_threaded``); a new part adds its routes in ``_base.PARTS``.
+part), the Files and Batches API (``_batches``), the async server (``_server``), the
+threaded runner (``_thread``, shared with the proxy) and the threaded server
+(``_threaded``); a new part adds its routes in ``_base.PARTS``.
 """
 
 from __future__ import annotations

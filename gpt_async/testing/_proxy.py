@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from gpt_async.testing._thread import LoopThread
+from gpt_async.testing._thread import PortalThread
 
 __all__ = ["ForwardProxy", "ProxiedRequest", "ThreadedForwardProxy"]
 
@@ -376,7 +376,7 @@ class ThreadedForwardProxy:
 
     def __init__(self, proxy: ForwardProxy) -> None:
         self.proxy = proxy
-        self._thread = LoopThread(proxy, "gpt_async-forward-proxy")
+        self._thread = PortalThread(type(self).__name__, "gpt_async-forward-proxy")
 
     def __repr__(self) -> str:
         return repr(self.proxy).replace("<ForwardProxy", "<ThreadedForwardProxy", 1)
@@ -398,11 +398,11 @@ class ThreadedForwardProxy:
 
     def start(self) -> None:
         """Starts the thread and waits until the port is bound."""
-        self._thread.start()
+        self._thread.start(self.proxy.start)
 
     def close(self) -> None:
         """Stops the proxy and its thread (idempotent)."""
-        self._thread.close()
+        self._thread.close(self.proxy.close)
 
     def __enter__(self) -> ThreadedForwardProxy:
         self.start()

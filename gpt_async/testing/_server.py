@@ -13,11 +13,10 @@ thread of its own, for sync code.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from types import TracebackType
+from typing import ClassVar
 
 from gpt_async.testing._base import ServerBase
-from gpt_async.testing._ratelimit import RateLimits
 from gpt_async.testing._threaded import ThreadedFakeOpenAIServer
 
 __all__ = ["FakeOpenAIServer"]
@@ -48,32 +47,10 @@ class FakeOpenAIServer(ServerBase):
             assert server.requests[-1].json["model"] == "gpt-4o-mini"
     """
 
-    @classmethod
-    def in_thread(
-        cls,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        api_key: str | None = None,
-        clock: Callable[[], int] | None = None,
-        record: bool = True,
-        shutdown_timeout: float = 0.5,
-        rate_limits: RateLimits | None = None,
-    ) -> ThreadedFakeOpenAIServer:
-        """Returns the same server to run on its own loop in a daemon thread.
-
-        Use it from synchronous code: ``with FakeOpenAIServer.in_thread() as server:``.
-        The arguments are those of `FakeOpenAIServer`.
-        """
-        return ThreadedFakeOpenAIServer(
-            host=host,
-            port=port,
-            api_key=api_key,
-            clock=clock,
-            record=record,
-            shutdown_timeout=shutdown_timeout,
-            rate_limits=rate_limits,
-        )
+    #: The same server to run on its own loop in a daemon thread, for synchronous code:
+    #: ``with FakeOpenAIServer.in_thread() as server:``. The arguments are those of
+    #: `FakeOpenAIServer` (this is `ThreadedFakeOpenAIServer` itself).
+    in_thread: ClassVar[type[ThreadedFakeOpenAIServer]] = ThreadedFakeOpenAIServer
 
     def reset(self) -> None:
         """Forgets queued items, recorded requests, disconnects and the default handler."""
