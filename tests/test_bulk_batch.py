@@ -329,3 +329,71 @@ async def test_batch_api_errors_are_typed(server: FakeOpenAIServer, tmp_path: Pa
             await run_batch(client, tmp_path)
     assert server.batches.batches == {}
     assert (tmp_path / "out.jsonl").read_bytes() == b""
+
+
+def _line(custom_id: str, url: str = "/v1/chat/completions") -> bytes:
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    return json.dumps({"custom_id": custom_id, "method": "POST", "url": url, "body": body}).encode()
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (b"{not json\n", "not valid JSON"),
+        (_line("a", url="/v1/embeddings") + b"\n", "url must be"),
+        (_line("a") + b"\n" + _line("a") + b"\n", "repeated"),
+        (_line("a") + b"\n" + _line("b") + b"\n" + _line("c") + b"\n", "more than 2"),
+        (_line("a" * 1_000) + b"\n", "larger than"),
+    ],
+)
+async def test_testing_server_fails_an_invalid_batch_input(
+    server: FakeOpenAIServer, content: bytes, needle: str
+) -> None:
+    """Bad JSON, another endpoint, a repeated id, too many lines or bytes: the batch fails."""
+    server.batches.max_lines, server.batches.max_bytes = 2, 1_000
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {KEY}"}) as http:
+        form = aiohttp.FormData()
+        form.add_field("purpose", "batch")
+        form.add_field("file", content, filename="in.jsonl")
+        async with http.post(f"{server.url}/files", data=form) as resp:
+            file_id = (await resp.json())["id"]
+        create = {"input_file_id": file_id, "endpoint": "/v1/chat/completions"}
+        async with http.post(f"{server.url}/batches", json=create) as resp:
+            batch_id = (await resp.json())["id"]
+        async with http.get(f"{server.url}/batches/{batch_id}") as resp:
+            batch = await resp.json()
+    assert batch["status"] == "failed"
+    assert needle in batch["errors"]["data"][0]["message"]
+
+
+async def test_testing_server_refuses_bad_batch_calls(server: FakeOpenAIServer) -> None:
+    """Missing fields and unknown ids get OpenAI's 400 and 404; cancelling a batch works."""
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {KEY}"}) as http:
+        form = aiohttp.FormData()
+        form.add_field("purpose", "fine-tune")
+        async with http.post(f"{server.url}/files", data=form) as resp:
+            assert (resp.status, (await resp.json())["error"]["param"]) == (400, "file")
+        for path in ("/files/file-x", "/files/file-x/content", "/batches/batch_x"):
+            async with http.get(f"{server.url}{path}") as resp:
+                assert resp.status == 404, path
+        async with http.post(f"{server.url}/batches/batch_x/cancel") as resp:
+            assert resp.status == 404
+        async with http.post(f"{server.url}/batches", json={"input_file_id": "nope"}) as resp:
+            assert (await resp.json())["error"]["param"] == "input_file_id"
+        form = aiohttp.FormData()
+        form.add_field("purpose", "batch")
+        form.add_field("file", _line("a") + b"\n", filename="in.jsonl")
+        async with http.post(f"{server.url}/files", data=form) as resp:
+            file_id = (await resp.json())["id"]
+        async with http.get(f"{server.url}/files/{file_id}") as resp:
+            assert (await resp.json())["bytes"] == len(_line("a")) + 1
+        wrong = {"input_file_id": file_id, "endpoint": "/v1/embeddings"}
+        async with http.post(f"{server.url}/batches", json=wrong) as resp:
+            assert (await resp.json())["error"]["param"] == "endpoint"
+        create = {"input_file_id": file_id, "endpoint": "/v1/chat/completions"}
+        async with http.post(f"{server.url}/batches", json=create) as resp:
+            batch_id = (await resp.json())["id"]
+        async with http.post(f"{server.url}/batches/{batch_id}/cancel") as resp:
+            assert (await resp.json())["status"] == "cancelling"
+        async with http.get(f"{server.url}/batches/{batch_id}") as resp:
+            assert (await resp.json())["status"] == "cancelled"

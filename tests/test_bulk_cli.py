@@ -397,3 +397,20 @@ def test_auto_progress_shows_a_bar_only_on_a_terminal(
     assert piped.returncode == 0
     assert "req/s" not in piped.stderr
     assert "in flight" not in piped.stderr
+
+
+def test_local_flag_answers_from_the_echo_and_a_bad_url_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--local runs the job on the embedded echo server; a URL without a scheme exits 2."""
+    ids = write_input(tmp_path / "in.jsonl", 3)
+    paths = [str(tmp_path / "in.jsonl"), str(tmp_path / "out.jsonl"), "--progress", "none"]
+    assert gpt_async_main(["batch", *paths, "--base-url", "127.0.0.1:9/v1"]) == 2
+    assert "--base-url" in capsys.readouterr().err
+    assert gpt_async_main(["batch", *paths, "--local"]) == 0
+    assert "local echo server" in capsys.readouterr().err
+    lines = whole_lines(tmp_path / "out.jsonl")
+    assert sorted(line["custom_id"] for line in lines) == ids
+    assert {line["response"]["body"]["choices"][0]["message"]["content"] for line in lines} == {
+        f"hello {cid}" for cid in ids
+    }

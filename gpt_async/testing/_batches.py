@@ -66,7 +66,8 @@ def _multipart(body: bytes, content_type: str) -> dict[str, bytes]:
     boundary = content_type.partition("boundary=")[2].strip('"').encode()
     fields: dict[str, bytes] = {}
     for part in body.split(b"--" + boundary)[1:-1]:
-        head, _, value = part.strip(b"\r\n").partition(b"\r\n\r\n")
+        # Only the framing CRLFs: a file's own trailing newline is part of its content.
+        head, _, value = part.removeprefix(b"\r\n").removesuffix(b"\r\n").partition(b"\r\n\r\n")
         name = head.partition(b'name="')[2].partition(b'"')[0].decode()
         fields[name] = value
     return fields
