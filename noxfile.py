@@ -23,6 +23,7 @@ TEST_DEPS = [
     "fastapi>=0.110",
     "uvicorn>=0.29",
     "selenium>=4.11",
+    "tqdm>=4.66",
     "redis>=5.0.1",
     "opentelemetry-sdk>=1.27",
     "coverage[toml]>=7.4",

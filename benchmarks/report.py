@@ -53,9 +53,14 @@ def _throughput(raw: Json, scenario: str, client: str) -> Json | None:
     return {
         "us_per_unit": _median(_us_per_unit(r) for r in runs),
         "ratio": _median(_per_rep_ratios(raw, scenario, client, _us_per_unit)),
-        "rate": _median(r["units"] / r["wall_s"] for r in runs),
+        "rate": _median(_rate(r) for r in runs),
+        "rate_ratio": _median(_per_rep_ratios(raw, scenario, client, _rate)),
         "reps": len(runs),
     }
+
+
+def _rate(result: Json) -> float:
+    return int(result["units"]) / float(result["wall_s"])
 
 
 def _first_request(raw: Json, client: str) -> Json | None:
@@ -87,8 +92,8 @@ def _slope_kib_per_10k(samples: list[list[int]]) -> float | None:
     return 10_000 * num / den
 
 
-def _memory(raw: Json, client: str) -> Json | None:
-    runs = list(_runs(raw, "memory", client).values())
+def _memory(raw: Json, client: str, scenario: str = "memory") -> Json | None:
+    runs = list(_runs(raw, scenario, client).values())
     if not runs:
         return None
     result = runs[0]
@@ -157,6 +162,9 @@ def summarize(raw: Json) -> Json:
         "throughput": throughput,
         "first_request": {k: v for k, v in first.items() if v is not None},
         "memory": {k: v for k, v in memory.items() if v is not None},
+        "bulk_memory": {
+            c.name: found for c in CLIENTS if (found := _memory(raw, c.name, "bulk_memory"))
+        },
         "import": _imports(raw),
         "server": _server(raw),
     }
@@ -236,6 +244,13 @@ TARGETS = (
     Target(f"flat RSS, Gpt sync (<= {FLAT_RSS_KIB_PER_10K:.0f} KiB per 10k requests)",
            FLAT_RSS_KIB_PER_10K, lambda s: s["memory"]["gpt_async_sync"]["slope_kib_per_10k"],
            unit=" KiB/10k"),
+    Target("bulk runner CPU/request <= 1.2x a gather + semaphore loop over raw aiohttp", 1.2,
+           _ratio("bulk", "gpt_async_bulk")),
+    Target("bulk runner throughput >= 0.9x that loop's", 0.9,
+           lambda s: s["throughput"]["bulk"]["gpt_async_bulk"]["rate_ratio"], at_least=True),
+    Target(f"flat RSS, bulk_file over a long input (<= {FLAT_RSS_KIB_PER_10K:.0f} KiB/10k lines)",
+           FLAT_RSS_KIB_PER_10K,
+           lambda s: s["bulk_memory"]["gpt_async_bulk"]["slope_kib_per_10k"], unit=" KiB/10k"),
     Target("openai AsyncOpenAI / gpt_async CPU per request >= 5x", 5.0,
            _vs_openai("sequential"), at_least=True),
     Target("openai AsyncOpenAI / gpt_async CPU per chunk >= 10x", 10.0,
@@ -326,6 +341,22 @@ def _machine_lines(meta: Json) -> list[str]:
     ]
 
 
+def _bulk_memory_lines(summary: Json) -> list[str]:
+    mem = summary.get("bulk_memory", {}).get("gpt_async_bulk")
+    if not mem:
+        return []
+    return [
+        "## Bulk file run memory",
+        "",
+        f"`gpt_async.bulk_file` over a {mem['total_requests']:,}-line input (64 concurrent):"
+        f" RSS {mem['rss_import_mib']:.1f} MiB after import,"
+        f" {mem['rss_first_sample_mib']:.1f} MiB after {mem['first_sample_requests']:,} lines,"
+        f" slope {_fmt(mem['slope_kib_per_10k'], '+.1f')} KiB per 10k lines after"
+        f" {mem['warmup_requests']:,}.",
+        "",
+    ]
+
+
 def markdown(raw: Json, summary: Json) -> str:
     """The human-readable report (``results.md``)."""
     meta = raw["meta"]
@@ -359,6 +390,7 @@ def markdown(raw: Json, summary: Json) -> str:
         "",
         *_startup_table(summary, clients),
         "",
+        *_bulk_memory_lines(summary),
         "## Fake server CPU (sanity check)",
         "",
         *_server_lines(summary),

@@ -157,6 +157,7 @@ class Runner:
 
     def worker(self, spec: ClientSpec, batch: list[Scenario], rep: int) -> None:
         """Run scenarios in one fresh process and record a run for each."""
+        batch = [scenario for scenario in batch if scenario.admits(spec)]
         if spec.name in self._skipped or not batch:
             return
         jobs = []

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
     from benchmarks.clients import AsyncClient, ClientSpec, SyncClient
 
 Kind = Literal["throughput", "first_request", "memory", "import"]
+#: The clients of the bulk scenarios: the runner, the floor's hand-written loop, AsyncGpt's.
+BULK_CLIENTS = ("raw_aiohttp", "gpt_async", "gpt_async_bulk")
 Result = dict[str, Any]
 CONCURRENCY = 64
 
@@ -42,6 +46,7 @@ class Scenario:
         smoke_requests: ``requests`` in smoke mode.
         smoke_warmup: ``warmup`` in smoke mode.
         with_history: Send the 50-message conversation instead of one message.
+        clients: The clients that run it (None: all).
     """
 
     name: str
@@ -54,6 +59,13 @@ class Scenario:
     smoke_requests: int = 0
     smoke_warmup: int = 0
     with_history: bool = False
+    clients: tuple[str, ...] | None = None
+
+    def admits(self, spec: ClientSpec) -> bool:
+        """Whether ``spec`` runs this scenario."""
+        if spec.only is not None and self.name not in spec.only:
+            return False
+        return self.clients is None or spec.name in self.clients
 
     @property
     def streams(self) -> bool:
@@ -94,6 +106,12 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("import", "cold import", "import", requests=11, smoke_requests=3),
     Scenario("memory", "RSS", "memory",
              requests=100_000, warmup=10_000, smoke_requests=600, smoke_warmup=200),
+    Scenario("bulk", "bulk runner, 64 concurrent", "throughput", concurrency=CONCURRENCY,
+             requests=4000, warmup=500, smoke_requests=128, smoke_warmup=64,
+             clients=BULK_CLIENTS),
+    Scenario("bulk_memory", "bulk file RSS", "memory", concurrency=CONCURRENCY,
+             requests=1_000_000, warmup=20_000, smoke_requests=2000, smoke_warmup=500,
+             clients=("gpt_async_bulk",)),
 )  # fmt: skip
 
 
@@ -125,6 +143,10 @@ def _check(scenario: Scenario, units: int, requests: int) -> None:
 
 async def _drive_async(client: AsyncClient, scenario: Scenario, requests: int) -> int:
     model, messages = scenario.model, scenario.messages()
+    runner = getattr(client, "bulk", None)
+    if scenario.name == "bulk" and runner is not None:  # the runner drives itself
+        return _units(scenario, await runner(model, messages, requests, scenario.concurrency))
+    # Everyone else: the hand-written gather + semaphore loop every script starts with.
     call: Callable[[str, list[payloads.Message]], Awaitable[Any]]
     call = client.stream if scenario.streams else client.complete
     if scenario.concurrency == 1:
@@ -204,6 +226,8 @@ async def run_async(
     rss_import = rss_kib()
     client = await factory(base_url)
     try:
+        if scenario.name == "bulk_memory":
+            return await _bulk_memory(client, scenario, requests, warmup, rss_import)
         if scenario.kind == "memory":
             return await _memory_async(client, scenario, requests, warmup, rss_import)
         _check(scenario, await _drive_async(client, scenario, warmup), warmup)
@@ -296,4 +320,54 @@ def _memory_sync(
         _check(scenario, _soak_sync(client, every, pool), every)
         gc.collect()
         samples.append((done, rss_kib()))
+    return {"rss_import_kib": rss_import, "samples": samples}
+
+
+def write_bulk_input(path: Path, lines: int) -> None:
+    """A Batch API input file of ``lines`` one-message requests, written in blocks."""
+    body = json.dumps({"model": payloads.MODEL_SMALL, "messages": [payloads.user_message()]})
+    with path.open("w") as out:
+        for start in range(0, lines, 10_000):
+            out.writelines(
+                f'{{"custom_id": "r{i}", "method": "POST", "url": "/v1/chat/completions", '
+                f'"body": {body}}}\n'
+                for i in range(start, min(start + 10_000, lines))
+            )
+
+
+async def _bulk_memory(
+    client: AsyncClient, scenario: Scenario, total: int, every: int, rss_import: int
+) -> Result:
+    """RSS while ``bulk_file`` runs a ``total``-line file, sampled about every ``every`` lines.
+
+    The sampler reads the output's size; lines are counted by the size of the first one
+    (every line has the same shape), so the x-axis is within a few percent.
+    """
+    run_file = getattr(client, "bulk_file")  # noqa: B009 - only the bulk adapter has it
+    with tempfile.TemporaryDirectory() as tmp:
+        source, output = Path(tmp) / "in.jsonl", Path(tmp) / "out.jsonl"
+        write_bulk_input(source, total)
+        samples: list[tuple[int, int]] = []
+
+        async def sample() -> None:
+            line = 0
+            while True:
+                await asyncio.sleep(0.2)
+                size = output.stat().st_size if output.exists() else 0
+                if not line and size:
+                    with output.open("rb") as out:
+                        line = len(out.readline())
+                done = size // line if line else 0
+                if done and (not samples or done - samples[-1][0] >= every):
+                    gc.collect()
+                    samples.append((done, rss_kib()))
+
+        sampler = asyncio.ensure_future(sample())
+        try:
+            summary = await run_file(source, output, scenario.concurrency)
+        finally:
+            sampler.cancel()
+        if summary.succeeded != total:
+            raise RuntimeError(f"bulk_memory: {summary.succeeded} of {total} succeeded")
+    samples.append((total, rss_kib()))
     return {"rss_import_kib": rss_import, "samples": samples}

@@ -26,6 +26,7 @@ from ._exceptions import (
     ClientStateError,
     ConflictError,
     ContentFilterFinishReasonError,
+    CorruptOutputError,
     FinishReasonError,
     GptAsyncError,
     IncompleteStreamError,
@@ -53,6 +54,17 @@ from ._version import __version__
 from .models.operations import RawResponse
 
 if TYPE_CHECKING:
+    from ._bulk import (
+        BulkRequest,
+        BulkResult,
+        BulkRun,
+        BulkSummary,
+        Prices,
+        Shard,
+        bulk,
+        bulk_file,
+        bulk_sync,
+    )
     from ._parse import (
         AsyncParseStream,
         ParsedChatCompletion,
@@ -65,9 +77,18 @@ if TYPE_CHECKING:
     from ._tools import FunctionTool, ToolResult, ToolRunResult, ToolStep, function_tool
 
 # Loaded on first use, so that `import gpt_async` costs only what AsyncGpt needs: the
-# sync facade (its portal thread machinery) and the structured-output helpers.
+# sync facade (its portal thread machinery), the structured-output helpers and bulk runs.
 _LAZY = {
     "AsyncParseStream": "_parse",
+    "BulkRequest": "_bulk",
+    "BulkResult": "_bulk",
+    "BulkRun": "_bulk",
+    "BulkSummary": "_bulk",
+    "Prices": "_bulk",
+    "Shard": "_bulk",
+    "bulk": "_bulk",
+    "bulk_file": "_bulk",
+    "bulk_sync": "_bulk",
     "FunctionTool": "_tools",
     "Gpt": "_sync",
     "ParseStream": "_sync",
@@ -110,9 +131,14 @@ __all__ = [
     "AsyncTransport",
     "AuthenticationError",
     "BadRequestError",
+    "BulkRequest",
+    "BulkResult",
+    "BulkRun",
+    "BulkSummary",
     "ClientStateError",
     "ConflictError",
     "ContentFilterFinishReasonError",
+    "CorruptOutputError",
     "FinishReasonError",
     "FunctionTool",
     "Gpt",
@@ -131,6 +157,7 @@ __all__ = [
     "ParsedChatCompletionMessage",
     "ParsedChoice",
     "PermissionDeniedError",
+    "Prices",
     "RateLimitError",
     "RateLimitInfo",
     "RateLimiter",
@@ -140,6 +167,7 @@ __all__ = [
     "RetryConfig",
     "SDKError",
     "SchemaError",
+    "Shard",
     "Stream",
     "StreamDecodeError",
     "Timeout",
@@ -151,6 +179,9 @@ __all__ = [
     "UnprocessableEntityError",
     "Unset",
     "__version__",
+    "bulk",
+    "bulk_file",
+    "bulk_sync",
     "from_dict",
     "function_tool",
     "json_schema",

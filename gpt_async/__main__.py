@@ -1,5 +1,8 @@
 """The ``gpt-async`` command: ``gpt-async chat "prompt"``, ``gpt-async models``.
 
+``gpt-async batch INPUT.jsonl OUTPUT.jsonl`` runs a file of requests with the same
+server options; its logic (and its own exit statuses) live in ``gpt_async._bulk._cli``.
+
 Also ``python -m gpt_async``. The server is the one ``--base-url`` (or
 ``OPENAI_BASE_URL``) names, with ``--api-key`` (or ``OPENAI_API_KEY``) if any, so
 key-less local servers (llama.cpp, vLLM, Ollama) need only the URL. When neither a
@@ -30,6 +33,7 @@ from . import (
     RequestValidationError,
     Timeout,
 )
+from ._bulk import _cli as _bulk_cli
 
 __all__ = ["main"]
 
@@ -71,12 +75,15 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--max-tokens", type=int, help="sent as max_completion_tokens")
     chat.add_argument("--no-stream", action="store_true", help="wait for the whole reply")
     commands.add_parser("models", parents=shared, help="list the models the server serves")
+    _bulk_cli.add_parser(commands, shared)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit status (0 ok, 1 API error, 2 usage, 130 Ctrl-C)."""
     args = _parser().parse_args(argv)
+    if args.command == "batch":
+        return _bulk_cli.run(args)
     try:
         return _run(args)
     except KeyboardInterrupt:

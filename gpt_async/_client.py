@@ -22,7 +22,7 @@ from urllib.parse import quote
 import anyio
 import attrs
 
-from . import _codec
+from . import _capture, _codec
 from ._config import (
     ApiKey,
     Limits,
@@ -483,13 +483,11 @@ class AsyncGpt:
     ) -> tuple[APIResponse[R], R]:
         budget = RetryBudget(retry)
         content = _encode(request.json)
+        record = _capture.CURRENT.get()
         while True:
-            if self._token_provider is not None:  # tokens expire: one per attempt
-                request.headers["Authorization"] = await self._bearer(self._token_provider)
-            if self.hooks.before_request:
-                await run_hooks(self.hooks.before_request, request)
-                for name, value in request.headers.items():  # a hook's headers, too
-                    check_header_value(name, value)
+            if record is not None:
+                record.attempts += 1
+            if await self._before_attempt(request):
                 content = _encode(request.json)
             request.content = content
             try:
@@ -512,6 +510,17 @@ class AsyncGpt:
                     _describe(exc),
                 )
                 await anyio.sleep(delay)
+
+    async def _before_attempt(self, request: HTTPRequest) -> bool:
+        """A fresh Entra ID token, then the ``before_request`` hooks; True when hooks ran."""
+        if self._token_provider is not None:  # tokens expire: one per attempt
+            request.headers["Authorization"] = await self._bearer(self._token_provider)
+        if not self.hooks.before_request:
+            return False
+        await run_hooks(self.hooks.before_request, request)
+        for name, value in request.headers.items():  # a hook's headers, too
+            check_header_value(name, value)
+        return True
 
     async def _limited_attempt(
         self,
@@ -701,6 +710,9 @@ def _error_object(data: bytes) -> dict[str, Any] | None:
 
 async def _parse_json(response: HTTPResponse, cls: type[R]) -> R:
     data = await response.read()
+    record = _capture.CURRENT.get()
+    if record is not None:  # a bulk run writes the server's own bytes
+        record.body, record.request_id = data, response.headers.get("x-request-id")
     content_type = response.headers.get("Content-Type", "")
     if "json" not in content_type:
         raise APIResponseValidationError(

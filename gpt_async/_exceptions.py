@@ -6,6 +6,7 @@ Every error the SDK raises derives from :class:`GptAsyncError`::
     ├── RequestValidationError          bad input, raised before any network I/O
     │   └── SchemaError                 a type no strict JSON Schema describes
     ├── ClientStateError                a closed client, or one bound to another loop
+    ├── CorruptOutputError              a bulk run's output has a broken line before its last
     ├── FinishReasonError               the model stopped before its structured answer ended
     │   ├── LengthFinishReasonError     ... at the token limit (``finish_reason: length``)
     │   └── ContentFilterFinishReasonError ... at the content filter
@@ -52,6 +53,7 @@ __all__ = [
     "ClientStateError",
     "ConflictError",
     "ContentFilterFinishReasonError",
+    "CorruptOutputError",
     "FinishReasonError",
     "GptAsyncError",
     "IncompleteStreamError",
@@ -92,6 +94,14 @@ class RequestValidationError(GptAsyncError, TypeError, ValueError):
 
 class ClientStateError(GptAsyncError, RuntimeError):
     """The client cannot be used here: it is closed, or bound to another event loop."""
+
+
+class CorruptOutputError(GptAsyncError, ValueError):
+    """A bulk run's output file has a line that is not a result, before its last line.
+
+    A torn last line is what a killed run leaves, and is redone; a broken line
+    elsewhere is not ours to repair, so the run refuses to resume over it.
+    """
 
 
 class APIError(GptAsyncError):

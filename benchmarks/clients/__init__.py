@@ -66,6 +66,7 @@ class ClientSpec:
         requires: Top-level modules that must be importable.
         import_name: The package whose cold import is timed for this client.
         is_async: Whether the adapter is an :class:`AsyncClient`.
+        only: The scenarios this client runs (None: every one that admits it).
         variant: Passed as ``variant=`` to the module's factory, when one module
             builds several configurations.
     """
@@ -76,6 +77,7 @@ class ClientSpec:
     requires: tuple[str, ...]
     import_name: str
     is_async: bool
+    only: tuple[str, ...] | None = None
     variant: str | None = None
 
     def missing(self) -> str | None:
@@ -111,6 +113,8 @@ CLIENTS: tuple[ClientSpec, ...] = (
                ("gpt_async",), "gpt_async", is_async=True),
     ClientSpec("gpt_async_sync", "gpt_async Gpt (sync)", "benchmarks.clients.gpt_async_client",
                ("gpt_async",), "gpt_async", is_async=False),
+    ClientSpec("gpt_async_bulk", "gpt_async bulk()", "benchmarks.clients.gpt_async_bulk",
+               ("gpt_async",), "gpt_async", is_async=True, only=("bulk", "bulk_memory")),
     ClientSpec("gpt_async_otel_off", "gpt_async, OTel installed, tracing=False", _OTEL,
                _OTEL_REQUIRES, "gpt_async", is_async=True, variant="off"),
     ClientSpec("gpt_async_otel_api", "gpt_async, OTel API, no SDK", _OTEL,

@@ -28,7 +28,8 @@ tokens_per_minute=10_000, period=1.0))`` enforces both budgets with OpenAI's
 Proxies: `ForwardProxy` (``async with``, or ``ForwardProxy.in_thread()``) is a
 real HTTP forward proxy on 127.0.0.1 that records each `ProxiedRequest`, to
 prove ``proxy=`` and ``HTTPS_PROXY`` settings. The server also answers
-``GET /v1/models`` from ``server.models`` (`DEFAULT_MODELS` by default).
+``GET /v1/models`` from ``server.models`` (`DEFAULT_MODELS` by default), and the
+Files and Batches API from ``server.batches`` (a `BatchStore`).
 
 Unscripted requests get a deterministic echo of the last user message; see
 ``gpt_async.testing._echo`` for the exact rules (tokens are whitespace-separated
@@ -36,13 +37,14 @@ words). The server is made of parts, each its own module: the shared core
 (``_core``: recording, auth, disconnects), the chat-completions routes
 (``_chat``), request validation (``_validation``), the echo model (``_echo``),
 rate limits (``_ratelimit``: enforced by the chat routes, headers stamped by its own
-part), the async server (``_server``), the threaded runner (``_thread``, shared with
-the proxy) and the threaded server (``_threaded``); a new
-part adds its routes in ``_base.PARTS``.
+part), the Files and Batches API (``_batches``), the async server (``_server``), the
+threaded runner (``_thread``, shared with the proxy) and the threaded server
+(``_threaded``); a new part adds its routes in ``_base.PARTS``.
 """
 
 from __future__ import annotations
 
+from gpt_async.testing._batches import BatchStore
 from gpt_async.testing._core import DEFAULT_CREATED, DefaultHandler, RecordedRequest
 from gpt_async.testing._echo import SYSTEM_FINGERPRINT
 from gpt_async.testing._model_list import DEFAULT_MODELS
@@ -53,6 +55,7 @@ from gpt_async.testing._server import FakeOpenAIServer
 from gpt_async.testing._threaded import ThreadedFakeOpenAIServer
 
 __all__ = [
+    "BatchStore",
     "DEFAULT_CREATED",
     "DEFAULT_MODELS",
     "DefaultHandler",

@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from gpt_async.testing._batches import BatchStore, add_batch_routes, batch_store
 from gpt_async.testing._chat import add_chat_routes
 from gpt_async.testing._core import DefaultHandler, Part, RecordedRequest, ServerCore
 from gpt_async.testing._model_list import add_model_routes
@@ -21,7 +22,12 @@ from gpt_async.testing._script import ScriptItem
 __all__ = ["PARTS", "ServerBase"]
 
 #: The parts every fake server is made of, in routing order; add new ones here.
-PARTS: Final[tuple[Part, ...]] = (add_chat_routes, add_model_routes, add_rate_limit_headers)
+PARTS: Final[tuple[Part, ...]] = (
+    add_chat_routes,
+    add_model_routes,
+    add_batch_routes,
+    add_rate_limit_headers,
+)
 
 
 class ServerBase:
@@ -82,6 +88,11 @@ class ServerBase:
     def models(self) -> list[dict[str, Any]]:
         """What ``GET /models`` lists (model objects as JSON); change the list freely."""
         return self._core.models
+
+    @property
+    def batches(self) -> BatchStore:
+        """The Files and Batches API (``/files``, ``/batches``): its files, batches, scripts."""
+        return batch_store(self._core)
 
     @property
     def port(self) -> int:

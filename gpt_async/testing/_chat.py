@@ -19,7 +19,7 @@ from gpt_async.testing._ratelimit import admit
 from gpt_async.testing._script import Reply, ScriptItem
 from gpt_async.testing._validation import validate
 
-__all__ = ["add_chat_routes"]
+__all__ = ["add_chat_routes", "default_reply"]
 
 _CHAT_PATHS: Final = (
     "/v1/chat/completions",
@@ -48,12 +48,13 @@ async def _chat(core: ServerCore, request: web.Request) -> web.StreamResponse:
     deployment = request.match_info.get("deployment")
     if deployment is not None and "api-version" not in request.query:
         return await core.respond(request, _NO_API_VERSION)
-    fallback = functools.partial(_default_reply, core, received.seq, received.data, deployment)
+    fallback = functools.partial(default_reply, core, received.seq, received.data, deployment)
     item = core.queue.popleft() if core.queue else fallback()
     return await core.respond(request, item, fallback)
 
 
-def _default_reply(core: ServerCore, seq: int, data: Any, deployment: str | None) -> ScriptItem:
+def default_reply(core: ServerCore, seq: int, data: Any, deployment: str | None) -> ScriptItem:
+    """The unscripted answer: a validation error, the default handler's item or the echo."""
     invalid = validate(data, require_model=deployment is None)
     if invalid is not None:
         return invalid

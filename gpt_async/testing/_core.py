@@ -6,8 +6,9 @@ the application; it answers through the `ServerCore` it is given, so it gets
 request recording, ``x-request-id`` stamping, authentication, the script queue and
 disconnect counting for free. The parts are listed in ``_base.PARTS``; a new one
 is a new module plus one line there. A part with state of its own keeps it on the
-application (under a ``web.AppKey``). Any route no part claims gets an OpenAI-style
-404.
+application (under a ``web.AppKey``), or, when the state must outlive one start
+and be reachable before it (tests script it), in `ServerCore.part_state`. Any route
+no part claims gets an OpenAI-style 404.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import collections
 import itertools
 import json
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import anyio
 import attrs
@@ -33,6 +34,7 @@ __all__ = [
     "INVALID_JSON",
     "DefaultHandler",
     "Part",
+    "PartState",
     "Received",
     "RecordedRequest",
     "ServerCore",
@@ -115,6 +117,8 @@ class ServerCore:
         self._disconnect_event: anyio.Event | None = None
         #: The budgets the chat part enforces, when the server has ``rate_limits``.
         self.rate_limiter: RateLimitEnforcer | None = None
+        #: Parts' own state, by part name; `reset` resets each one.
+        self.part_state: dict[str, PartState] = {}
 
     def make_app(self, parts: Iterable[Part]) -> web.Application:
         """The application: every part's routes, then the 404 for the rest."""
@@ -131,6 +135,12 @@ class ServerCore:
         self.requests.clear()
         self.default = None
         self.disconnects = 0
+        for state in self.part_state.values():
+            state.reset()
+
+    def next_seq(self) -> int:
+        """A new request number, for a request a part answers without receiving it."""
+        return next(self._seq)
 
     async def receive(self, request: web.Request) -> Received:
         """Numbers, reads and records ``request``; every handler starts here."""
@@ -214,6 +224,13 @@ class ServerCore:
 
 #: A part of the server: adds its routes (middlewares, signals...) to the application.
 Part = Callable[[ServerCore, web.Application], None]
+
+
+class PartState(Protocol):
+    """A part's state kept in `ServerCore.part_state`."""
+
+    def reset(self) -> None:
+        """Forgets what the part was told and saw, as the server's ``reset`` does."""
 
 
 def default_models(created: int) -> list[dict[str, Any]]:

@@ -27,7 +27,8 @@ class FakeOpenAIServer(ServerBase):
 
     Serves ``POST /v1/chat/completions``, ``/chat/completions`` and Azure's
     ``/openai/deployments/{deployment}/chat/completions?api-version=...``
-    (where ``model`` may be omitted); any other route gets an OpenAI-style 404.
+    (where ``model`` may be omitted), ``GET /models``, and the Files and Batches
+    API (see `batches`); any other route gets an OpenAI-style 404.
     Scripted items (`enqueue`) answer requests first, one each, in order;
     they skip validation but not authentication. With an empty queue the
     request is validated (400 with an OpenAI error naming ``param``) and
