@@ -29,6 +29,7 @@ from ._exceptions import (
 )
 from ._schema import json_schema, schema_name
 from ._tools import assistant_turn
+from ._types import LOCAL_KEY
 from .models._messages import ChatCompletionRequestAssistantMessage
 from .models._response import ChatCompletion, ChatCompletionMessage, Choice
 
@@ -67,7 +68,7 @@ class ParsedChatCompletionMessage(ChatCompletionMessage, Generic[T]):
             without content (tool calls only).
     """
 
-    parsed: T | None = None
+    parsed: T | None = attrs.field(default=None, metadata={LOCAL_KEY: True})  # not JSON
 
 
 @attrs.define(kw_only=True)
@@ -139,7 +140,11 @@ def _copy_as(cls: type[C], obj: Any, **changes: Any) -> C:
     """An instance of ``cls`` (a subclass of ``obj``'s class) with ``obj``'s fields."""
     values = {a.alias: getattr(obj, a.name) for a in attrs.fields(type(obj)) if a.init}
     values.update(changes)
-    return cls(**values)
+    copy = cls(**values)
+    wire = getattr(obj, "_wire", None)
+    if wire is not None:  # the copy writes back the same JSON (see WireModel)
+        copy._wire = wire  # type: ignore[attr-defined]
+    return copy
 
 
 def _as_request_message(message: ParsedChatCompletionMessage[Any]) -> Any:

@@ -29,8 +29,17 @@ common shape, a structured output), so ``import gpt_async`` does not load it.
 
 from __future__ import annotations
 
-from ._inbound import from_dict, structure, to_dict
+from ._inbound import from_dict, structure, to_dict, to_json
 from ._json import dumps, loads
 from ._outbound import register_adapter, to_wire
 
-__all__ = ["dumps", "from_dict", "loads", "register_adapter", "structure", "to_dict", "to_wire"]
+__all__ = [
+    "dumps",
+    "from_dict",
+    "loads",
+    "register_adapter",
+    "structure",
+    "to_dict",
+    "to_json",
+    "to_wire",
+]
