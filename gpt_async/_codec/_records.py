@@ -149,7 +149,7 @@ def _optional(cls: Any, key: str) -> bool:
     raw = typing.get_type_hints(cls, include_extras=True)[key]
     wrapper = getattr(typing.get_origin(raw), "_name", None)
     if wrapper in ("NotRequired", "Required"):
-        return wrapper == "NotRequired"
+        return bool(wrapper == "NotRequired")
     return key in frozenset(cls.__optional_keys__)
 
 
