@@ -106,6 +106,15 @@ class WireModel:
 
     __hash__ = None  # type: ignore[assignment]  # mutable, compared by value: unhashable
 
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        """pydantic's hook (FastAPI bodies, responses): read by the codec, sent as ``to_json``."""
+        return PYDANTIC_SCHEMA[0](cls, handler)  # the codec's (gpt_async._codec._pydantic)
+
+
+PYDANTIC_SCHEMA: list[Any] = []
+"""Where the codec puts its pydantic core-schema builder: the models know no codec."""
+
 
 _REPR_FIELDS: dict[type, tuple[str, ...]] = {}
 _EQ_FIELDS: dict[type, tuple[str, ...]] = {}
