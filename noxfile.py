@@ -24,9 +24,11 @@ TEST_DEPS = [
     "uvicorn>=0.29",
     "selenium>=4.11",
     "coverage[toml]>=7.4",
+    "openai>=1.40",  # the gateway example's tests drive it with the official client
+    "pydantic>=2.7",  # structured outputs from pydantic models, FastAPI wire models
 ]
 LINT_DEPS = ["ruff>=0.6"]
-TYPE_DEPS = ["mypy>=1.11", "pytest>=8", "hypothesis>=6.100", "fastapi>=0.110"]
+TYPE_DEPS = ["mypy>=1.11", "pytest>=8", "hypothesis>=6.100", "fastapi>=0.110", "pydantic>=2.7"]
 
 
 @nox.session
