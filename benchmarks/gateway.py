@@ -59,7 +59,7 @@ def _chunk(delta: dict[str, Any], finish: str | None) -> bytes:
 
 def upstream_app(hold: float) -> Any:
     """The fake upstream: one chunk, a pause with the stream open, then the rest."""
-    from aiohttp import web  # noqa: PLC0415 - in the upstream process only
+    from aiohttp import web
 
     first = _chunk({"role": "assistant", "content": ""}, None)
     rest = [_chunk({"content": f" tok{i}"}, None) for i in range(CHUNKS - 2)]
@@ -86,11 +86,11 @@ def upstream_app(hold: float) -> Any:
 
 def raw_relay_app(upstream: str) -> Any:
     """The hand-written relay: FastAPI and one raw aiohttp session, json per chunk."""
-    import contextlib  # noqa: PLC0415 - in the relay process only
+    import contextlib
 
-    import aiohttp  # noqa: PLC0415
-    from fastapi import FastAPI  # noqa: PLC0415
-    from fastapi.responses import StreamingResponse  # noqa: PLC0415
+    import aiohttp
+    from fastapi import FastAPI
+    from fastapi.responses import StreamingResponse
 
     state: dict[str, aiohttp.ClientSession] = {}
 
@@ -125,9 +125,9 @@ def raw_relay_app(upstream: str) -> Any:
 
 def gpt_async_relay_app(upstream: str) -> Any:
     """The gateway example, its upstream client allowed as many connections as streams."""
-    import importlib.util  # noqa: PLC0415 - in the relay process only
+    import importlib.util
 
-    from gpt_async import Limits  # noqa: PLC0415
+    from gpt_async import Limits
 
     path = ROOT / "examples" / "openai_gateway" / "app.py"
     spec = importlib.util.spec_from_file_location("openai_gateway", path)
@@ -191,7 +191,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 async def _drive(url: str, streams: int, pid: int) -> tuple[int, int]:
     """Opens ``streams`` streams at once; returns the chunks read and the RSS when all were open."""
-    import aiohttp  # noqa: PLC0415
+    import aiohttp
 
     body = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "stream": True}
     opened = 0
@@ -284,11 +284,11 @@ def main() -> None:
     parser.add_argument("--upstream", default="")
     args = parser.parse_args()
     if args.role == "upstream":
-        from aiohttp import web  # noqa: PLC0415
+        from aiohttp import web
 
         web.run_app(upstream_app(args.hold), host="127.0.0.1", port=args.port, print=None)
     elif args.role == "relay":
-        import uvicorn  # noqa: PLC0415
+        import uvicorn
 
         app = RELAYS[args.relay](args.upstream)
         uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", backlog=4096)
