@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+from test_models_spec import _examples
 
 import gpt_async
 from gpt_async import AsyncGpt, RetryConfig, _codec
@@ -20,19 +21,8 @@ _SPEC_DIR = Path(__file__).resolve().parent / "spec"
 _DOC = json.loads((_SPEC_DIR / "chat-completions.schema.json").read_text())
 RESPONSE_SCHEMA = Draft202012Validator({**_DOC, "$ref": "#/$defs/CreateChatCompletionResponse"})
 CHUNK_SCHEMA = Draft202012Validator({**_DOC, "$ref": "#/$defs/CreateChatCompletionStreamResponse"})
-_INDEX = json.loads((_SPEC_DIR / "examples" / "index.json").read_text())["examples"]
 KEY = "sk-lossless"
 USER = [{"role": "user", "content": "one two three"}]
-
-
-def _examples(kind: str) -> list[Any]:
-    found = []
-    for entry in _INDEX:
-        if entry["kind"] == kind:
-            data = json.loads((_SPEC_DIR / "examples" / entry["file"]).read_text())
-            items = data if isinstance(data, list) else [data]
-            found += [pytest.param(x, id=f"{entry['file']}[{i}]") for i, x in enumerate(items)]
-    return found
 
 
 def _chunk(delta: dict[str, Any], **choice: Any) -> dict[str, Any]:
