@@ -27,6 +27,8 @@ TEST_DEPS = [
     "redis>=5.0.1",
     "opentelemetry-sdk>=1.27",
     "coverage[toml]>=7.4",
+    "openai>=1.40",  # the gateway example's tests drive it with the official client
+    "pydantic>=2.7",  # structured outputs from pydantic models, FastAPI wire models
 ]
 LINT_DEPS = ["ruff>=0.6"]
 TYPE_DEPS = [
@@ -36,6 +38,7 @@ TYPE_DEPS = [
     "fastapi>=0.110",
     "redis>=5.0.1",
     "opentelemetry-api>=1.27",
+    "pydantic>=2.7",
 ]
 
 

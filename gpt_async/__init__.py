@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import models
 from ._client import AsyncGpt, Hooks
-from ._codec import from_dict, to_dict
+from ._codec import from_dict, to_dict, to_json
 from ._config import Limits, Timeout
 from ._exceptions import (
     APIConnectionError,
@@ -187,4 +187,5 @@ __all__ = [
     "json_schema",
     "models",
     "to_dict",
+    "to_json",
 ]

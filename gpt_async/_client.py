@@ -911,15 +911,25 @@ class AsyncCompletions:
         body, options = _split_params(dict(params), True, "stream()")
         return AsyncStream.deferred(self._client._send(body, options))
 
-    @PARSE.sign
+    @overload
     async def parse(
         self, *, response_format: type[T], **params: Unpack[ParseParams]
-    ) -> ParsedChatCompletion[T]:
+    ) -> ParsedChatCompletion[T]: ...
+    @overload
+    async def parse(
+        self, *, response_format: Mapping[str, Any], **params: Unpack[ParseParams]
+    ) -> ParsedChatCompletion[Any]: ...
+    @PARSE.sign
+    async def parse(
+        self, *, response_format: Any, **params: Unpack[ParseParams]
+    ) -> ParsedChatCompletion[Any]:
         """Create a completion whose reply is an instance of ``response_format``.
 
-        The attrs class's strict JSON Schema is sent as the ``response_format``
-        (Structured Outputs); ``choices[i].message.parsed`` holds the instance,
-        or None when the model refused (``message.refusal``). Other keywords are
+        The class's strict JSON Schema is sent as the ``response_format``
+        (Structured Outputs): an attrs class, a dataclass, a ``TypedDict`` or a
+        pydantic model; ``choices[i].message.parsed`` holds the instance, or None
+        when the model refused (``message.refusal``). A dict ``response_format``
+        is sent as it is and ``parsed`` is the decoded JSON. Other keywords are
         those of :meth:`create`; ``tools`` may hold :func:`~gpt_async.function_tool` s.
 
         Raises:
@@ -932,10 +942,18 @@ class AsyncCompletions:
 
         return await _parse.parse(self, response_format, dict(params))
 
-    @PARSE.sign
+    @overload
     def parse_stream(
         self, *, response_format: type[T], **params: Unpack[ParseParams]
-    ) -> AsyncParseStream[T]:
+    ) -> AsyncParseStream[T]: ...
+    @overload
+    def parse_stream(
+        self, *, response_format: Mapping[str, Any], **params: Unpack[ParseParams]
+    ) -> AsyncParseStream[Any]: ...
+    @PARSE.sign
+    def parse_stream(
+        self, *, response_format: Any, **params: Unpack[ParseParams]
+    ) -> AsyncParseStream[Any]:
         """Like :meth:`parse`, streamed: ``async with ... as stream``, then iterate the
         chunks; ``await stream.get_final_completion()`` returns the parsed completion.
         """

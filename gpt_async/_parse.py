@@ -15,7 +15,7 @@ off by the token limit or the content filter raises a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator, Generator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
@@ -29,6 +29,7 @@ from ._exceptions import (
 )
 from ._schema import json_schema, schema_name
 from ._tools import assistant_turn
+from ._types import LOCAL_KEY
 from .models._messages import ChatCompletionRequestAssistantMessage
 from .models._response import ChatCompletion, ChatCompletionMessage, Choice
 
@@ -67,7 +68,7 @@ class ParsedChatCompletionMessage(ChatCompletionMessage, Generic[T]):
             without content (tool calls only).
     """
 
-    parsed: T | None = None
+    parsed: T | None = attrs.field(default=None, metadata={LOCAL_KEY: True})  # not JSON
 
 
 @attrs.define(kw_only=True)
@@ -85,12 +86,16 @@ class ParsedChatCompletion(ChatCompletion, Generic[T]):
     choices: list[ParsedChoice[T]]  # type: ignore[assignment]
 
 
-def response_format(cls: type[Any]) -> dict[str, Any]:
+def response_format(cls: Any) -> dict[str, Any]:
     """The ``response_format`` that asks for an instance of ``cls`` in strict mode.
+
+    A dict (``{"type": "json_object"}``, a raw ``json_schema``) is sent as it is.
 
     Raises:
         SchemaError: ``cls`` has a field strict mode cannot express.
     """
+    if isinstance(cls, Mapping):
+        return dict(cls)
     schema = {"name": schema_name(cls), "schema": json_schema(cls), "strict": True}
     return {"type": "json_schema", "json_schema": schema}
 
@@ -122,7 +127,7 @@ def _parse_choice(choice: Choice, cls: type[T], completion: ChatCompletion) -> P
     return _copy_as(ParsedChoice, choice, message=message)
 
 
-def _parse_content(message: ChatCompletionMessage, cls: type[T]) -> T | None:
+def _parse_content(message: ChatCompletionMessage, cls: Any) -> Any:
     content = message.content
     if message.refusal is not None or not content:
         return None
@@ -132,6 +137,8 @@ def _parse_content(message: ChatCompletionMessage, cls: type[T]) -> T | None:
         raise OutputValidationError(
             "the message content is not valid JSON", body=content[:_BODY_LIMIT]
         ) from None
+    if isinstance(cls, Mapping):  # a dict response_format: the JSON itself
+        return data
     return structure_output(data, cls, body=content)
 
 
@@ -139,7 +146,11 @@ def _copy_as(cls: type[C], obj: Any, **changes: Any) -> C:
     """An instance of ``cls`` (a subclass of ``obj``'s class) with ``obj``'s fields."""
     values = {a.alias: getattr(obj, a.name) for a in attrs.fields(type(obj)) if a.init}
     values.update(changes)
-    return cls(**values)
+    copy = cls(**values)
+    wire = getattr(obj, "_wire", None)
+    if wire is not None:  # the copy writes back the same JSON (see WireModel)
+        copy._wire = wire  # type: ignore[attr-defined]
+    return copy
 
 
 def _as_request_message(message: ParsedChatCompletionMessage[Any]) -> Any:

@@ -1,4 +1,7 @@
-"""Strict JSON Schemas from attrs classes (Structured Outputs and tool parameters).
+"""Strict JSON Schemas from record classes (Structured Outputs and tool parameters).
+
+A record class is an attrs class, a stdlib dataclass, a ``TypedDict`` or a pydantic
+v2 model (:mod:`gpt_async._codec._records` reads their fields alike).
 
 Building the values back from JSON is the codec's strict converter
 (:mod:`gpt_async._codec._strict`), which covers the same types:
@@ -16,8 +19,9 @@ Python                       JSON Schema (OpenAI strict mode)
                              (strict mode forbids open objects)
 ``Literal[...]``, enums      ``enum`` (grouped by JSON type under ``anyOf``)
 ``A | B``, ``T | None``      ``anyOf``
-attrs classes                closed ``object`` s in ``$defs`` (``#`` for the root),
-                             recursion included
+record classes               closed ``object`` s in ``$defs`` (``#`` for the root),
+                             recursion included; a ``TypedDict`` 's
+                             ``NotRequired`` keys count as defaulted
 ===========================  ==================================================
 
 Strict mode wants every property required and no ``default`` keyword, so a field
@@ -43,7 +47,8 @@ from typing import Any, Literal
 
 import attrs
 
-from ._codec._hints import ARRAYS, MAPPINGS, NONE, admits_none, class_hints, is_union, type_name
+from ._codec._hints import ARRAYS, MAPPINGS, NONE, admits_none, is_union, type_name
+from ._codec._records import NO_DEFAULT, RecordField, class_doc, is_record, record_fields
 from ._exceptions import SchemaError
 
 __all__ = ["Docstring", "json_schema", "parse_docstring", "schema_name"]
@@ -59,7 +64,6 @@ _SCALARS: dict[Any, dict[str, Any]] = {
     datetime.time: {"type": "string", "format": "time"},
     uuid.UUID: {"type": "string", "format": "uuid"},
 }
-_FACTORY: type[Any] = type(attrs.Factory(list))
 
 
 # ------------------------------------------------------------------ docstrings
@@ -144,9 +148,9 @@ def json_schema(cls: type[Any]) -> dict[str, Any]:
 
 @lru_cache(maxsize=256)
 def _cached_schema(cls: Any) -> dict[str, Any]:
-    if not (isinstance(cls, type) and attrs.has(cls)):
+    if not is_record(cls):
         name = getattr(cls, "__name__", repr(cls))
-        raise SchemaError(name, "a structured output or tool must be an attrs class")
+        raise SchemaError(name, f"a structured output or tool must be {_RECORD_KINDS}")
     builder = _SchemaBuilder(cls)
     schema = builder.object_schema(cls)
     if builder.defs:
@@ -163,32 +167,26 @@ class _SchemaBuilder:
         self.refs: dict[type[Any], str] = {root: "#"}
 
     def object_schema(self, cls: type[Any]) -> dict[str, Any]:
-        hints = class_hints(cls)
-        doc = parse_docstring(cls.__dict__.get("__doc__"))
+        doc = parse_docstring(class_doc(cls))
         properties = {}
-        for a in attrs.fields(cls):
-            if a.init:
-                path = f"{cls.__name__}.{a.name}"
-                described = a.metadata.get("description") or doc.attributes.get(a.name)
-                properties[a.name] = self.field_schema(
-                    hints.get(a.name, a.type), a.default, path, described
-                )
+        for f in record_fields(cls):
+            path = f"{cls.__name__}.{f.name}"
+            described = f.description or doc.attributes.get(f.name)
+            properties[f.key] = self.field_schema(f, path, described)
         schema: dict[str, Any] = {"type": "object"}
         if doc.summary:
             schema["description"] = doc.summary
         schema.update(properties=properties, required=list(properties), additionalProperties=False)
         return schema
 
-    def field_schema(
-        self, tp: Any, default: Any, path: str, description: str | None
-    ) -> dict[str, Any]:
+    def field_schema(self, f: RecordField, path: str, description: str | None) -> dict[str, Any]:
         """A property's schema: nullable when it has a default, with its description."""
-        schema = self.schema_for(tp, path)
-        if default is not attrs.NOTHING and not admits_none(tp):
+        schema = self.schema_for(f.hint, path)
+        if f.has_default and not admits_none(f.hint):
             schema = _nullable(schema)
             note = "null for the default"
-            if not isinstance(default, _FACTORY):
-                note = f"{note}: {_default_repr(default)}"
+            if f.default is not NO_DEFAULT:
+                note = f"{note}: {_default_repr(f.default)}"
             description = f"{description} ({note})" if description else note.capitalize()
         if not description:
             return schema
@@ -214,7 +212,7 @@ class _SchemaBuilder:
             return self.mapping_schema(args, path)
         if isinstance(tp, type) and issubclass(tp, enum.Enum):
             return _enum_schema(tuple(tp), path)
-        if isinstance(tp, type) and attrs.has(tp):
+        if is_record(tp):
             return {"$ref": self.ref(tp)}
         raise SchemaError(path, f"{type_name(tp)} {_UNSUPPORTED_HINT}")
 
@@ -242,9 +240,10 @@ class _SchemaBuilder:
         return ref
 
 
+_RECORD_KINDS = "an attrs class, a dataclass, a TypedDict or a pydantic model"
 _UNSUPPORTED_HINT = (
     "has no strict JSON Schema; use str, int, float, bool, None, datetime, date, time, "
-    "UUID, list, dict[str, T], Literal, an enum, a union or an attrs class"
+    f"UUID, list, dict[str, T], Literal, an enum, a union or {_RECORD_KINDS}"
 )
 
 

@@ -316,17 +316,33 @@ class Completions:
         """Like ``create(stream=True)``, used directly as ``with ... as stream``."""
         return to_sync(self._async.stream(**params))  # type: ignore[no-any-return]
 
-    @mirror(AsyncCompletions.parse)
+    @overload
     def parse(
         self, *, response_format: type[T], **params: Unpack[ParseParams]
-    ) -> ParsedChatCompletion[T]:
+    ) -> ParsedChatCompletion[T]: ...
+    @overload
+    def parse(
+        self, *, response_format: Mapping[str, Any], **params: Unpack[ParseParams]
+    ) -> ParsedChatCompletion[Any]: ...
+    @mirror(AsyncCompletions.parse)
+    def parse(
+        self, *, response_format: Any, **params: Unpack[ParseParams]
+    ) -> ParsedChatCompletion[Any]:
         """Create a completion parsed as ``response_format`` (see the async twin)."""
         return _run(self._async.parse, response_format=response_format, **params)  # type: ignore[no-any-return]
 
-    @mirror(AsyncCompletions.parse_stream)
+    @overload
     def parse_stream(
         self, *, response_format: type[T], **params: Unpack[ParseParams]
-    ) -> ParseStream[T]:
+    ) -> ParseStream[T]: ...
+    @overload
+    def parse_stream(
+        self, *, response_format: Mapping[str, Any], **params: Unpack[ParseParams]
+    ) -> ParseStream[Any]: ...
+    @mirror(AsyncCompletions.parse_stream)
+    def parse_stream(
+        self, *, response_format: Any, **params: Unpack[ParseParams]
+    ) -> ParseStream[Any]:
         """Like :meth:`parse`, streamed, used as ``with ... as stream`` (see the async twin)."""
         stream = self._async.parse_stream(response_format=response_format, **params)
         return to_sync(stream)  # type: ignore[no-any-return]

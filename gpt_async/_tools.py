@@ -25,6 +25,7 @@ import attrs
 
 from . import _codec
 from ._codec._hints import class_hints
+from ._codec._records import is_record
 from ._codec._strict import structure_output, unstructure_output
 from ._exceptions import (
     APIResponseValidationError,
@@ -161,11 +162,12 @@ def function_tool(
 def function_tool(
     obj: Any, *, name: str | None = None, description: str | None = None
 ) -> FunctionTool[Any]:
-    """A strict function tool from a typed function (sync or async) or an attrs class.
+    """A strict function tool from a typed function (sync or async) or a record class.
 
     Args:
         obj: A function whose parameters are all annotated (defaults are fine;
-            ``*args`` and ``**kwargs`` are not), or an attrs class.
+            ``*args`` and ``**kwargs`` are not), or an attrs class, a dataclass, a
+            ``TypedDict`` or a pydantic model.
         name: The tool's name; default: the function's or class's name.
         description: What the tool does; default: the docstring's summary.
 
@@ -179,7 +181,7 @@ def function_tool(
     """
     doc = parse_docstring(getattr(obj, "__doc__", None))
     positional: tuple[str, ...] = ()
-    if isinstance(obj, type) and attrs.has(obj):
+    if is_record(obj):
         tool_name: str = name or schema_name(obj)
         arguments, as_kwargs = obj, False
     elif callable(obj):
@@ -187,7 +189,7 @@ def function_tool(
         arguments, positional = _arguments_class(obj, doc.args)
         as_kwargs = True
     else:
-        raise SchemaError(repr(obj), "a tool must be a function or an attrs class")
+        raise SchemaError(repr(obj), "a tool must be a function or a record class")
     if not _TOOL_NAME.match(tool_name):
         raise SchemaError(
             tool_name, "a tool name takes a-z, A-Z, 0-9, _ and - (1 to 64); pass name="

@@ -12,6 +12,7 @@ from typing_extensions import dataclass_transform
 __all__ = [
     "DEFAULT",
     "EXTRA_KEY",
+    "LOCAL_KEY",
     "UNSET",
     "ResponseFacts",
     "StrEnum",
@@ -72,6 +73,8 @@ def extra_field() -> Any:
 
 
 EXTRA_KEY: Final = "gpt_async.extra"
+LOCAL_KEY: Final = "gpt_async.local"
+"""Field metadata marking a field that is no part of the JSON (``parsed``): ``to_dict`` skips it."""
 
 
 class WireModel:
@@ -82,7 +85,11 @@ class WireModel:
     attrs' own: fields in order, ``repr=False`` / ``eq=False`` fields left out.
     """
 
-    __slots__ = ()
+    # ``_wire``: the JSON object a model was read from, when it was read from one (unset
+    # otherwise). ``to_dict`` writes back exactly the keys it had: a null stays null, a
+    # key that was absent stays absent. The dict is what the reader built anyway; keeping
+    # it costs one slot store, and the values are the model's own.
+    __slots__ = ("_wire",)
 
     def __repr__(self) -> str:
         shown = _repr_fields(type(self))
@@ -98,6 +105,15 @@ class WireModel:
         return equal if equal is NotImplemented else not equal
 
     __hash__ = None  # type: ignore[assignment]  # mutable, compared by value: unhashable
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        """pydantic's hook (FastAPI bodies, responses): read by the codec, sent as ``to_json``."""
+        return PYDANTIC_SCHEMA[0](cls, handler)  # the codec's (gpt_async._codec._pydantic)
+
+
+PYDANTIC_SCHEMA: list[Any] = []
+"""Where the codec puts its pydantic core-schema builder: the models know no codec."""
 
 
 _REPR_FIELDS: dict[type, tuple[str, ...]] = {}

@@ -37,14 +37,17 @@ from __future__ import annotations
 
 import contextlib
 import http
+import inspect
 import logging
 import math
+import warnings
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Annotated, Final, Literal, TypeVar
 
 import anyio
 import anyio.to_thread
+import fastapi.encoders
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.applications import Starlette
@@ -66,6 +69,7 @@ from ._exceptions import (
 from ._retry import parse_retry_after
 from ._streaming import AsyncStream
 from ._sync import Gpt
+from ._types import WireModel
 
 if TYPE_CHECKING:
     from starlette.types import Receive, Scope, Send
@@ -89,6 +93,10 @@ __all__ = [
 ]
 
 logger = logging.getLogger("gpt_async.fastapi")
+
+# A wire model returned from an endpoint without a response model is encoded by
+# FastAPI's own table of encoders: there, as the JSON ``to_json`` writes.
+fastapi.encoders.encoders_by_class_tuples[_codec.to_dict] += (WireModel,)
 
 T = TypeVar("T")
 
@@ -154,10 +162,29 @@ async def get_gpt(request: Request) -> AsyncGpt:
 async def get_sync_gpt(request: Request) -> Gpt:
     """The dependency that returns the app's `Gpt`, for plain ``def`` endpoints.
 
+    Used from an ``async def`` endpoint, it warns (once per endpoint) that each call
+    blocks the event loop: every other request waits until it returns.
+
     Raises:
         RuntimeError: The app runs without ``gpt_lifespan(sync=True, ...)``.
     """
+    _warn_if_async(request.scope.get("endpoint"))
     return _from_state(request, STATE_SYNC, Gpt, "gpt_lifespan(sync=True, ...)")
+
+
+_WARNED: set[object] = set()
+
+
+def _warn_if_async(endpoint: object) -> None:
+    if endpoint in _WARNED or not inspect.iscoroutinefunction(endpoint):
+        return
+    _WARNED.add(endpoint)
+    name = getattr(endpoint, "__qualname__", repr(endpoint))
+    msg = (
+        f"the async def endpoint {name} takes SyncGptClient: its calls block the event "
+        "loop and every other request; take GptClient (await its calls) or make it a def"
+    )
+    warnings.warn(msg, RuntimeWarning, stacklevel=2)
 
 
 def _from_state(request: Request, name: str, cls: type[T], needs: str) -> T:

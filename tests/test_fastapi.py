@@ -435,11 +435,19 @@ async def test_readme_fastapi_example(
     section = re.search(r"^## FastAPI\n(.*?)(?=^## |\Z)", text, flags=re.DOTALL | re.MULTILINE)
     assert section is not None
     blocks = re.findall(r"^```python\n(.*?)^```$", section[1], flags=re.DOTALL | re.MULTILINE)
-    assert len(blocks) == 1
+    assert len(blocks) == 2  # the app, then wire models in endpoints
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     monkeypatch.setenv("OPENAI_BASE_URL", upstream.url)
     namespace: dict[str, Any] = {"__name__": "readme_fastapi"}
     exec(compile(blocks[0], "README.md", "exec"), namespace)
+    models: dict[str, Any] = {"__name__": "readme_fastapi_models"}
+    exec(compile(blocks[1], "README.md", "exec"), models)
+    async with serve(models["app"]) as url:
+        async with http.post(f"{url}/ask", params={"prompt": "hi there"}) as resp:
+            assert (await resp.json())["choices"][0]["message"]["content"] == "hi there"
+        body = {"model": "m", "messages": [{"role": "user", "content": "relayed"}]}
+        async with http.post(f"{url}/relay", json=body) as resp:
+            assert (await resp.json())["choices"][0]["message"]["content"] == "relayed"
     async with serve(namespace["app"]) as url:
         async with http.post(f"{url}/chat", json=prompt_json("streamed to you")) as resp:
             events = parse_sse(await resp.text())

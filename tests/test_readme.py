@@ -40,6 +40,7 @@ EXPECTED_OUTPUT = {
     "print(message.parsed.participants)": "['Alice', 'Bob']",
     "print(event.participants if event else None)": "['Alice', 'Bob']",
     "print(exc.path)": "Photo.data",
+    "print(type(meeting).__name__, meeting.participants)": "Meeting ['Alice', 'Bob']",
     "print(tool.definition.function.name)": "get_weather\n{'city': 'Oslo', 'unit': 'celsius'}",
     "print(result.content)": (
         "step 0 ['18 degrees celsius in Oslo', '5']\n"

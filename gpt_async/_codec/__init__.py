@@ -21,6 +21,10 @@ Each concern lives in one module:
 ``_inbound``          responses, leniently: :func:`structure`, :func:`to_dict`
 ``_strict``           structured outputs and tool arguments, strictly:
                       ``structure_output``, ``unstructure_output``
+``_records``          the fields of attrs classes, dataclasses, TypedDicts and
+                      pydantic models, read alike (schemas, strict converter)
+``_pydantic``         the wire models' pydantic core schema (FastAPI bodies and
+                      responses), loaded when pydantic first asks
 ====================  ============================================================
 
 cattrs is loaded only when a value needs its detailed hooks (a response off the
@@ -29,8 +33,30 @@ common shape, a structured output), so ``import gpt_async`` does not load it.
 
 from __future__ import annotations
 
-from ._inbound import from_dict, structure, to_dict
+from typing import Any
+
+from gpt_async._types import PYDANTIC_SCHEMA
+
+from ._inbound import from_dict, structure, to_dict, to_json
 from ._json import dumps, loads
 from ._outbound import register_adapter, to_wire
 
-__all__ = ["dumps", "from_dict", "loads", "register_adapter", "structure", "to_dict", "to_wire"]
+
+def _pydantic_core_schema(cls: Any, handler: Any) -> Any:
+    from ._pydantic import wire_core_schema  # noqa: PLC0415 - only when pydantic asks
+
+    return wire_core_schema(cls, handler)
+
+
+PYDANTIC_SCHEMA.append(_pydantic_core_schema)
+
+__all__ = [
+    "dumps",
+    "from_dict",
+    "loads",
+    "register_adapter",
+    "structure",
+    "to_dict",
+    "to_json",
+    "to_wire",
+]

@@ -22,6 +22,8 @@ from typing import Any, Literal
 
 import attrs
 
+from gpt_async._types import WireModel
+
 from ._codegen import compile_function
 from ._hints import NONE, extra_field, field_type, is_enum, is_union, tag_of, wire_members
 from ._prebuilt import PREBUILT
@@ -156,11 +158,12 @@ def structure_source(cl: type[Any], ns: Namespace) -> list[str] | None:
         lines.append(f"    {target} = {_extra_source(fields, ns)}")
         fields = [*fields, attrs.fields_dict(cl)[extra]]
         targets.append(target)
-    if direct:
-        lines.append("    return o")
-    else:
+    if not direct:
         args = ", ".join(f"{a.name}={t}" for a, t in zip(fields, targets, strict=True))
-        lines.append(f"    return {cls}({args})")
+        lines.append(f"    o = {cls}({args})")
+    if issubclass(cl, WireModel):
+        lines.append("    o._wire = d")  # what ``to_dict`` writes back (see WireModel)
+    lines.append("    return o")
     return lines
 
 

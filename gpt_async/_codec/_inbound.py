@@ -23,17 +23,18 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import attrs
 
 from gpt_async._exceptions import APIResponseValidationError
-from gpt_async._types import UNSET
+from gpt_async._types import LOCAL_KEY, UNSET, WireModel
 
 from ._codegen import compile_function
 from ._fast import fast_structurer
 from ._hints import NONE, describe, extra_field, is_enum, is_list, is_union, tag_of, wire_members
+from ._json import dumps
 from ._primitives import LENIENT, first_error
 
 if TYPE_CHECKING:
     import cattrs
 
-__all__ = ["converter", "from_dict", "make_converter", "structure", "to_dict"]
+__all__ = ["converter", "from_dict", "make_converter", "structure", "to_dict", "to_json"]
 
 T = TypeVar("T")
 _Hook = Callable[[Any, Any], Any]
@@ -64,8 +65,17 @@ def from_dict(cls: type[T], data: Any) -> T:
 
 
 def to_dict(obj: Any) -> Any:
-    """The JSON-ready dict of a model: unset fields left out, unknown keys (``extra``) kept."""
+    """The JSON-ready dict of a model: unset fields left out, unknown keys (``extra``) kept.
+
+    A model read from JSON gives back exactly that JSON (nulls stay null, nothing is
+    added), with any field set since then.
+    """
     return _unstructure_value(obj)
+
+
+def to_json(obj: Any) -> str:
+    """The JSON text of a model: :func:`to_dict`, serialised compactly."""
+    return dumps(_unstructure_value(obj)).decode()
 
 
 _ENTRY: dict[Any, Callable[[Any], Any]] = {}
@@ -165,11 +175,14 @@ def _class_structurer(conv: cattrs.Converter, cl: type[Any]) -> _Hook:
     overrides = {extra: override(omit=True)} if extra else {}
     base = make_dict_structure_fn(cl, conv, **overrides)  # type: ignore[arg-type]
     known = frozenset(a.name for a in attrs.fields(cl) if a.name != extra)
+    wire = issubclass(cl, WireModel)
 
     def structure_cl(v: Any, _: Any) -> Any:
         if not isinstance(v, dict):
             raise TypeError(f"expected an object, got {describe(v)}")
         obj = base(v, cl)
+        if wire:
+            obj._wire = v
         if extra is not None and not known.issuperset(v):
             setattr(obj, extra, {k: x for k, x in v.items() if k not in known})
         return obj
@@ -245,26 +258,58 @@ def _structure_string_member(members: list[Any], v: str) -> Any:
 def _class_unstructurer(cl: type[Any]) -> Callable[[Any], Any]:
     """``def unstructure_X(o)``: the JSON-ready dict of a model, generated once per class.
 
-    Unset request fields and response fields that are ``None`` by default are left out.
+    A model read from JSON (its ``_wire``, see :class:`~gpt_async._types.WireModel`)
+    gives back the keys it arrived with, nulls included, plus any field since set to
+    a value other than its default. A model built in code leaves out unset request
+    fields and the ``None`` of a response field the spec does not require.
     """
     extra = extra_field(cl)
     name = f"unstructure_{cl.__name__}"
-    lines = [f"def {name}(o):", "    out = {}"]
+    required = ", ".join(repr(n) for n in _required_nulls(cl))
+    lines = [
+        f"def {name}(o):",
+        "    out = {}",
+        "    try:",
+        "        w = o._wire",
+        "    except AttributeError:",
+        "        w = None",
+        f"    keep = ({required}{',' if required else ''}) if w is None else w",
+    ]
+    namespace: dict[str, Any] = {"UNSET": UNSET, "_S": _SCALARS, "_uv": _unstructure_value}
     for a in attrs.fields(cl):
-        if a.name != extra:
-            # A None that is also the default is left out, as servers leave it out: the
-            # dict stays small (streams relayed to browsers) and structures back equal.
-            skip = "None" if a.default is None else "UNSET"
+        if a.name != extra and not a.metadata.get(LOCAL_KEY):
             lines += [
                 f"    v = o.{a.name}",
-                f"    if v is not {skip}:",
+                f"    if {_emit_test(a, namespace)}:",
                 f"        out[{a.name!r}] = v if type(v) in _S else _uv(v)",
             ]
     if extra is not None:
         lines += [f"    for k, x in o.{extra}.items():", "        out.setdefault(k, x)"]
     lines.append("    return out")
-    namespace: dict[str, Any] = {"UNSET": UNSET, "_S": _SCALARS, "_uv": _unstructure_value}
     return compile_function(name, lines, namespace, about=f"to_dict {cl.__qualname__}")
+
+
+def _emit_test(a: attrs.Attribute[Any], namespace: dict[str, Any]) -> str:
+    """When field ``a`` goes into the dict (``w``: the JSON read, ``keep``: it or the required)."""
+    default: Any = a.default
+    if default is UNSET:  # a request field: unset is absent, whatever was read
+        return "v is not UNSET"
+    if default is None:
+        return f"v is not None or {a.name!r} in keep"
+    if default is attrs.NOTHING:
+        return "True"
+    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+        if default.takes_self:
+            return "True"
+        default = default.factory()  # compared with, never handed out
+    const = f"_d_{a.name}"
+    namespace[const] = default
+    return f"w is None or {a.name!r} in w or v != {const}"
+
+
+def _required_nulls(cl: type[Any]) -> tuple[str, ...]:
+    """The fields the spec requires though they may be null (``REQUIRED_NULLABLE``)."""
+    return tuple(getattr(cl, "REQUIRED_NULLABLE", ()))
 
 
 _SCALARS = frozenset({str, int, float, bool, NONE})

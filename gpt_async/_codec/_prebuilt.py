@@ -251,6 +251,7 @@ def structure_ChatCompletion(d):
     v = d.get('moderation')
     o.moderation = (None if v is None else structure_ChatCompletionModeration(v))
     o.extra = {} if _k_ChatCompletion_11.issuperset(d) else {k: x for k, x in d.items() if k not in _k_ChatCompletion_11}
+    o._wire = d
     return o
 
 
@@ -278,6 +279,7 @@ def structure_ChatCompletionChunk(d):
     v = d.get('moderation')
     o.moderation = (None if v is None else structure_ChatCompletionModeration(v))
     o.extra = {} if _k_ChatCompletionChunk_11.issuperset(d) else {k: x for k, x in d.items() if k not in _k_ChatCompletionChunk_11}
+    o._wire = d
     return o
 
 
@@ -293,6 +295,7 @@ def structure_Choice(d):
     v = d.get('logprobs')
     o.logprobs = (None if v is None else structure_ChoiceLogprobs(v))
     o.extra = {} if _k_Choice_6.issuperset(d) else {k: x for k, x in d.items() if k not in _k_Choice_6}
+    o._wire = d
     return o
 
 
@@ -310,6 +313,7 @@ def structure_CompletionUsage(d):
     v = d.get('prompt_tokens_details')
     o.prompt_tokens_details = (None if v is None else structure_PromptTokensDetails(v))
     o.extra = {} if _k_CompletionUsage_6.issuperset(d) else {k: x for k, x in d.items() if k not in _k_CompletionUsage_6}
+    o._wire = d
     return o
 
 
@@ -321,6 +325,7 @@ def structure_ChatCompletionModeration(d):
     v = d.get('output')
     o.output = (None if v is None else ((structure_ChatCompletionModerationResults(v) if t0 == 'moderation_results' else structure_ChatCompletionModerationError(v) if t0 == 'error' else v if t0 is None or type(t0) is str else _mm()) if type(v) is dict and (t0 := v.get('type'), 1) else _mm()))
     o.extra = {} if _k_ChatCompletionModeration_3.issuperset(d) else {k: x for k, x in d.items() if k not in _k_ChatCompletionModeration_3}
+    o._wire = d
     return o
 
 
@@ -336,6 +341,7 @@ def structure_ChunkChoice(d):
     v = d.get('index', _M)
     o.index = _k_ChunkChoice_5 if v is _M else (v if type(v) is int else _mm())
     o.extra = {} if _k_ChunkChoice_6.issuperset(d) else {k: x for k, x in d.items() if k not in _k_ChunkChoice_6}
+    o._wire = d
     return o
 
 
@@ -357,6 +363,7 @@ def structure_ChatCompletionMessage(d):
     v = d.get('audio')
     o.audio = (None if v is None else structure_ChatCompletionAudio(v))
     o.extra = {} if _k_ChatCompletionMessage_8.issuperset(d) else {k: x for k, x in d.items() if k not in _k_ChatCompletionMessage_8}
+    o._wire = d
     return o
 
 
@@ -368,6 +375,7 @@ def structure_ChoiceLogprobs(d):
     v = d.get('refusal')
     o.refusal = (None if v is None else ([structure_ChatCompletionTokenLogprob(x0) for x0 in v] if type(v) is list else _mm()))
     o.extra = {} if _k_ChoiceLogprobs_3.issuperset(d) else {k: x for k, x in d.items() if k not in _k_ChoiceLogprobs_3}
+    o._wire = d
     return o
 
 
@@ -385,6 +393,7 @@ def structure_CompletionTokensDetails(d):
     v = d.get('rejected_prediction_tokens')
     o.rejected_prediction_tokens = (None if v is None else (v if type(v) is int else _mm()))
     o.extra = {} if _k_CompletionTokensDetails_6.issuperset(d) else {k: x for k, x in d.items() if k not in _k_CompletionTokensDetails_6}
+    o._wire = d
     return o
 
 
@@ -402,6 +411,7 @@ def structure_PromptTokensDetails(d):
     v = d.get('cache_write_tokens')
     o.cache_write_tokens = (None if v is None else (v if type(v) is int else _mm()))
     o.extra = {} if _k_PromptTokensDetails_6.issuperset(d) else {k: x for k, x in d.items() if k not in _k_PromptTokensDetails_6}
+    o._wire = d
     return o
 
 
@@ -415,6 +425,7 @@ def structure_ChatCompletionModerationResults(d):
     v = d.get('type', _M)
     o.type = _k_ChatCompletionModerationResults_3 if v is _M else (_k_ChatCompletionModerationResults_4(v, v) if type(v) is str else _mm())
     o.extra = {} if _k_ChatCompletionModerationResults_5.issuperset(d) else {k: x for k, x in d.items() if k not in _k_ChatCompletionModerationResults_5}
+    o._wire = d
     return o
 
 
@@ -428,6 +439,7 @@ def structure_ChatCompletionModerationError(d):
     v = d.get('type', _M)
     o.type = _k_ChatCompletionModerationError_3 if v is _M else (_k_ChatCompletionModerationError_4(v, v) if type(v) is str else _mm())
     o.extra = {} if _k_ChatCompletionModerationError_5.issuperset(d) else {k: x for k, x in d.items() if k not in _k_ChatCompletionModerationError_5}
+    o._wire = d
     return o
 
 
@@ -445,6 +457,7 @@ def structure_ChoiceDelta(d):
     v = d.get('refusal')
     o.refusal = (None if v is None else (v if type(v) is str else _mm()))
     o.extra = {} if _k_ChoiceDelta_7.issuperset(d) else {k: x for k, x in d.items() if k not in _k_ChoiceDelta_7}
+    o._wire = d
     return o
 
 
@@ -458,6 +471,7 @@ def structure_ChatCompletionMessageToolCall(d):
     v = d.get('type', _M)
     o.type = _k_ChatCompletionMessageToolCall_3 if v is _M else (_k_ChatCompletionMessageToolCall_4(v, v) if type(v) is str else _mm())
     o.extra = {} if _k_ChatCompletionMessageToolCall_5.issuperset(d) else {k: x for k, x in d.items() if k not in _k_ChatCompletionMessageToolCall_5}
+    o._wire = d
     return o
 
 
@@ -471,6 +485,7 @@ def structure_ChatCompletionMessageCustomToolCall(d):
     v = d.get('type', _M)
     o.type = _k_ChatCompletionMessageCustomToolCall_3 if v is _M else (_k_ChatCompletionMessageCustomToolCall_4(v, v) if type(v) is str else _mm())
     o.extra = {} if _k_ChatCompletionMessageCustomToolCall_5.issuperset(d) else {k: x for k, x in d.items() if k not in _k_ChatCompletionMessageCustomToolCall_5}
+    o._wire = d
     return o
 
 
@@ -482,6 +497,7 @@ def structure_Annotation(d):
     v = d.get('type', _M)
     o.type = _k_Annotation_2 if v is _M else (_k_Annotation_3(v, v) if type(v) is str else _mm())
     o.extra = {} if _k_Annotation_4.issuperset(d) else {k: x for k, x in d.items() if k not in _k_Annotation_4}
+    o._wire = d
     return o
 
 
@@ -493,6 +509,7 @@ def structure_FunctionCall(d):
     v = d.get('name', _M)
     o.name = _k_FunctionCall_2 if v is _M else (v if type(v) is str else _mm())
     o.extra = {} if _k_FunctionCall_3.issuperset(d) else {k: x for k, x in d.items() if k not in _k_FunctionCall_3}
+    o._wire = d
     return o
 
 
@@ -508,6 +525,7 @@ def structure_ChatCompletionAudio(d):
     v = d.get('transcript', _M)
     o.transcript = _k_ChatCompletionAudio_4 if v is _M else (v if type(v) is str else _mm())
     o.extra = {} if _k_ChatCompletionAudio_5.issuperset(d) else {k: x for k, x in d.items() if k not in _k_ChatCompletionAudio_5}
+    o._wire = d
     return o
 
 
@@ -523,6 +541,7 @@ def structure_ChatCompletionTokenLogprob(d):
     v = d.get('top_logprobs', _M)
     o.top_logprobs = _k_ChatCompletionTokenLogprob_4() if v is _M else ([structure_TopLogprob(x0) for x0 in v] if type(v) is list else _mm())
     o.extra = {} if _k_ChatCompletionTokenLogprob_5.issuperset(d) else {k: x for k, x in d.items() if k not in _k_ChatCompletionTokenLogprob_5}
+    o._wire = d
     return o
 
 
@@ -542,6 +561,7 @@ def structure_ModerationResultBody(d):
     v = d.get('type', _M)
     o.type = _k_ModerationResultBody_7 if v is _M else (_k_ModerationResultBody_8(v, v) if type(v) is str else _mm())
     o.extra = {} if _k_ModerationResultBody_9.issuperset(d) else {k: x for k, x in d.items() if k not in _k_ModerationResultBody_9}
+    o._wire = d
     return o
 
 
@@ -553,6 +573,7 @@ def structure_ChoiceDeltaFunctionCall(d):
     v = d.get('name')
     o.name = (None if v is None else (v if type(v) is str else _mm()))
     o.extra = {} if _k_ChoiceDeltaFunctionCall_3.issuperset(d) else {k: x for k, x in d.items() if k not in _k_ChoiceDeltaFunctionCall_3}
+    o._wire = d
     return o
 
 
@@ -568,6 +589,7 @@ def structure_ChoiceDeltaToolCall(d):
     v = d.get('type')
     o.type = (None if v is None else (_k_ChoiceDeltaToolCall_5(v, v) if type(v) is str else _mm()))
     o.extra = {} if _k_ChoiceDeltaToolCall_6.issuperset(d) else {k: x for k, x in d.items() if k not in _k_ChoiceDeltaToolCall_6}
+    o._wire = d
     return o
 
 
@@ -579,6 +601,7 @@ def structure_ToolCallFunction(d):
     v = d.get('arguments', _M)
     o.arguments = _k_ToolCallFunction_2 if v is _M else (v if type(v) is str else _mm())
     o.extra = {} if _k_ToolCallFunction_3.issuperset(d) else {k: x for k, x in d.items() if k not in _k_ToolCallFunction_3}
+    o._wire = d
     return o
 
 
@@ -590,6 +613,7 @@ def structure_ToolCallCustom(d):
     v = d.get('input', _M)
     o.input = _k_ToolCallCustom_2 if v is _M else (v if type(v) is str else _mm())
     o.extra = {} if _k_ToolCallCustom_3.issuperset(d) else {k: x for k, x in d.items() if k not in _k_ToolCallCustom_3}
+    o._wire = d
     return o
 
 
@@ -605,6 +629,7 @@ def structure_URLCitation(d):
     v = d.get('title', _M)
     o.title = _k_URLCitation_4 if v is _M else (v if type(v) is str else _mm())
     o.extra = {} if _k_URLCitation_5.issuperset(d) else {k: x for k, x in d.items() if k not in _k_URLCitation_5}
+    o._wire = d
     return o
 
 
@@ -618,6 +643,7 @@ def structure_TopLogprob(d):
     v = d.get('bytes')
     o.bytes = (None if v is None else ([(x0 if type(x0) is int else _mm()) for x0 in v] if type(v) is list else _mm()))
     o.extra = {} if _k_TopLogprob_4.issuperset(d) else {k: x for k, x in d.items() if k not in _k_TopLogprob_4}
+    o._wire = d
     return o
 
 
@@ -629,6 +655,7 @@ def structure_ChoiceDeltaToolCallFunction(d):
     v = d.get('arguments')
     o.arguments = (None if v is None else (v if type(v) is str else _mm()))
     o.extra = {} if _k_ChoiceDeltaToolCallFunction_3.issuperset(d) else {k: x for k, x in d.items() if k not in _k_ChoiceDeltaToolCallFunction_3}
+    o._wire = d
     return o
 
 

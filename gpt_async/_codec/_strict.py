@@ -22,8 +22,10 @@ import attrs
 
 from gpt_async._exceptions import OutputValidationError
 
-from ._hints import ARRAYS, MAPPINGS, admits_none, class_hints, is_union, type_name
+from ._hints import ARRAYS, MAPPINGS, admits_none, is_union, type_name
+from ._json import dumps
 from ._primitives import STRICT, first_error, wrong
+from ._records import is_pydantic, is_record, is_typeddict, record_fields
 
 if TYPE_CHECKING:
     import cattrs
@@ -41,6 +43,8 @@ def structure_output(data: Any, tp: type[T], *, body: str = "") -> T:
         OutputValidationError: ``path`` names the first value that does not fit,
             e.g. ``$.address.zip``.
     """
+    if is_pydantic(tp):
+        return _validate_pydantic(data, tp, body)  # type: ignore[no-any-return]
     try:
         return _converter().structure(data, tp)
     except Exception as exc:  # cattrs raises exception groups and plain errors alike
@@ -51,6 +55,61 @@ def structure_output(data: Any, tp: type[T], *, body: str = "") -> T:
             path=path,
             body=body[:_BODY_LIMIT],
         ) from None
+
+
+def _validate_pydantic(data: Any, tp: Any, body: str) -> Any:
+    """pydantic's own validation, of the JSON with strict mode's nulls-for-defaults taken out.
+
+    Strict, on JSON text: JSON types as the schema says (no ``"36"`` for an int), as
+    the strict converter does; dates, UUIDs and enums from their strings.
+    """
+    from pydantic import ValidationError  # noqa: PLC0415 - the class given is pydantic's
+
+    try:
+        return tp.model_validate_json(dumps(for_pydantic(data, tp)), strict=True)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        path = "$" + "".join(f"[{x}]" if isinstance(x, int) else f".{x}" for x in first["loc"])
+        raise OutputValidationError(
+            f"the JSON does not fit {tp.__name__}: {first['msg']} at {path}",
+            path=path,
+            body=body[:_BODY_LIMIT],
+        ) from None
+
+
+def for_pydantic(v: Any, tp: Any) -> Any:
+    """``v`` as pydantic takes it: nulls of defaulted fields dropped, key/value pairs as dicts."""
+    if is_record(tp) and isinstance(v, dict):
+        return _record_for_pydantic(v, tp)
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in ARRAYS and args and isinstance(v, list):
+        return [for_pydantic(x, args[0]) for x in v]
+    if origin in MAPPINGS and len(args) == 2:
+        if isinstance(v, list) and all(isinstance(p, dict) and "key" in p for p in v):
+            v = {p["key"]: p.get("value") for p in v}
+        return {k: for_pydantic(x, args[1]) for k, x in v.items()} if isinstance(v, dict) else v
+    if is_union(tp) and v is not None:
+        members = [m for m in args if m is not type(None)]
+        fitting = [m for m in members if _fits_record(m, v)] or members
+        return for_pydantic(v, fitting[0]) if len(fitting) == 1 or fitting != members else v
+    return v
+
+
+def _record_for_pydantic(v: dict[str, Any], tp: Any) -> dict[str, Any]:
+    out = dict(v)
+    for f in record_fields(tp):
+        if f.key in out:
+            x = out[f.key]
+            if x is None and f.has_default and not admits_none(f.hint):
+                del out[f.key]  # strict mode's null for "the default"
+            else:
+                out[f.key] = for_pydantic(x, f.hint)
+    return out
+
+
+def _fits_record(tp: Any, v: Any) -> bool:
+    return is_record(tp) and isinstance(v, dict) and v.keys() <= {f.key for f in record_fields(tp)}
 
 
 def unstructure_output(value: Any) -> Any:
@@ -87,7 +146,7 @@ def _literal_hook(tp: Any) -> Callable[[Any, Any], Any]:
 def _union_hook(conv: cattrs.Converter, tp: Any) -> Callable[[Any, Any], Any]:
     """Members are tried in order; the first that takes the value wins."""
     members = typing.get_args(tp)
-    fields = {m: {a.name for a in attrs.fields(m)} for m in members if _is_class(m)}
+    fields = {m: {f.key for f in record_fields(m)} for m in members if _is_class(m)}
     expected = " | ".join(type_name(m) for m in members)
 
     def fits(member: Any, v: Any) -> bool:
@@ -127,7 +186,10 @@ def _array_hook(conv: cattrs.Converter, tp: Any) -> Callable[[Any, Any], Any]:
 
 def _mapping_hook(conv: cattrs.Converter, tp: Any) -> Callable[[Any, Any], Any]:
     value_tp = typing.get_args(tp)[1]
-    as_dict = conv.gen_structure_mapping(dict[str, value_tp])  # type: ignore[valid-type]
+    from cattrs.gen import make_mapping_structure_fn  # noqa: PLC0415 - cattrs is loaded by now
+
+    # Not conv.gen_structure_mapping: it registers its function for the type, in our place.
+    as_dict = make_mapping_structure_fn(dict[str, value_tp], conv)  # type: ignore[valid-type]
 
     def structure_mapping(v: Any, t: Any) -> Any:
         if isinstance(v, list):  # the key/value pairs of the strict schema
@@ -142,12 +204,9 @@ def _mapping_hook(conv: cattrs.Converter, tp: Any) -> Callable[[Any, Any], Any]:
 
 
 def _class_hook(conv: cattrs.Converter, cls: type[Any]) -> Callable[[Any, Any], Any]:
-    base = conv.gen_structure_attrs_fromdict(cls)
-    hints = class_hints(cls)
+    base = _record_structurer(conv, cls)
     defaulted = frozenset(
-        a.name
-        for a in attrs.fields(cls)
-        if a.default is not attrs.NOTHING and not admits_none(hints.get(a.name, a.type))
+        f.key for f in record_fields(cls) if f.has_default and not admits_none(f.hint)
     )
 
     def structure_class(v: Any, _: Any) -> Any:
@@ -160,12 +219,44 @@ def _class_hook(conv: cattrs.Converter, cls: type[Any]) -> Callable[[Any, Any], 
     return structure_class
 
 
+def _record_structurer(conv: cattrs.Converter, cls: type[Any]) -> Callable[[Any, Any], Any]:
+    """cattrs' own structure function of an attrs class, a dataclass or a TypedDict."""
+    if is_pydantic(cls):
+        return lambda v, _: _validate_pydantic(v, cls, "")
+    if is_typeddict(cls):
+        return _typeddict_structurer(conv, cls)
+    from cattrs.gen import make_dict_structure_fn as make_fn  # noqa: PLC0415
+
+    return make_fn(cls, conv)
+
+
+_ABSENT: Any = object()
+
+
+def _typeddict_structurer(conv: cattrs.Converter, cls: type[Any]) -> Callable[[Any, Any], Any]:
+    """A ``TypedDict`` through an attrs class of the same fields: the same hooks and paths."""
+    from cattrs.gen import make_dict_structure_fn  # noqa: PLC0415 - cattrs loads on first need
+
+    fields = {
+        f.key: attrs.field(type=f.hint, default=_ABSENT if f.has_default else attrs.NOTHING)
+        for f in record_fields(cls)
+    }
+    shadow = attrs.make_class(cls.__name__, fields, kw_only=True)
+    base: Callable[[Any, Any], Any] = make_dict_structure_fn(shadow, conv)
+
+    def structure_typeddict(v: Any, _: Any) -> Any:
+        o = base(v, shadow)
+        return {k: x for k in fields if (x := getattr(o, k)) is not _ABSENT}
+
+    return structure_typeddict
+
+
 def _is_literal(tp: Any) -> bool:
     return typing.get_origin(tp) is Literal
 
 
 def _is_class(tp: Any) -> bool:
-    return isinstance(tp, type) and attrs.has(tp)
+    return is_record(tp)
 
 
 def _is_array(tp: Any) -> bool:
@@ -191,10 +282,13 @@ def _converter() -> cattrs.Converter:
     conv.register_structure_hook_factory(is_union, lambda t: _union_hook(conv, t))
     conv.register_structure_hook_factory(_is_array, lambda t: _array_hook(conv, t))
     conv.register_structure_hook_factory(_is_mapping, lambda t: _mapping_hook(conv, t))
-    conv.register_structure_hook_factory(attrs.has, lambda cl: _class_hook(conv, cl))
+    conv.register_structure_hook_factory(is_record, lambda cl: _class_hook(conv, cl))
     for moment in _MOMENTS:
         conv.register_unstructure_hook(moment, lambda v: v.isoformat())
     conv.register_unstructure_hook(uuid.UUID, str)
+    conv.register_unstructure_hook_func(
+        is_pydantic, lambda v: v.model_dump(mode="json", by_alias=True)
+    )
     conv.register_unstructure_hook_func(
         lambda t: isinstance(t, type) and issubclass(t, (set, frozenset)),
         lambda v: [conv.unstructure(x) for x in v],

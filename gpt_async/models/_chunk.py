@@ -136,6 +136,8 @@ class ChunkChoice(WireModel):
         extra: JSON keys this model does not declare.
     """
 
+    REQUIRED_NULLABLE = ("finish_reason",)  # null, never absent
+
     delta: ChoiceDelta = attrs.Factory(ChoiceDelta)
     logprobs: ChoiceLogprobs | None = None
     finish_reason: FinishReason | str | None = None

@@ -132,6 +132,8 @@ class ChatCompletionMessage(WireModel):
         extra: JSON keys this model does not declare.
     """
 
+    REQUIRED_NULLABLE = ("content", "refusal")  # null, never absent
+
     content: str | None = None
     refusal: str | None = None
     tool_calls: list[ChatCompletionMessageToolCallUnion] | None = None
@@ -156,6 +158,8 @@ class TopLogprob(WireModel):
         extra: JSON keys this model does not declare.
     """
 
+    REQUIRED_NULLABLE = ("bytes",)  # null, never absent
+
     token: str = ""
     logprob: float = 0.0
     bytes: list[int] | None = None
@@ -174,6 +178,8 @@ class ChatCompletionTokenLogprob(WireModel):
         extra: JSON keys this model does not declare.
     """
 
+    REQUIRED_NULLABLE = ("bytes",)  # null, never absent
+
     token: str = ""
     logprob: float = 0.0
     bytes: list[int] | None = None
@@ -191,6 +197,8 @@ class ChoiceLogprobs(WireModel):
         extra: JSON keys this model does not declare.
     """
 
+    REQUIRED_NULLABLE = ("content", "refusal")  # null, never absent
+
     content: list[ChatCompletionTokenLogprob] | None = None
     refusal: list[ChatCompletionTokenLogprob] | None = None
     extra: dict[str, Any] = extra_field()
@@ -207,6 +215,11 @@ class Choice(WireModel):
         logprobs: Log probability information for the choice.
         extra: JSON keys this model does not declare.
     """
+
+    REQUIRED_NULLABLE = (
+        "finish_reason",
+        "logprobs",
+    )  # null, never absent
 
     finish_reason: FinishReason | str | None = None
     index: int = 0
@@ -427,6 +440,8 @@ class ErrorObject(WireModel):
         code: The error code; some compatible servers send an integer.
         extra: JSON keys this model does not declare.
     """
+
+    REQUIRED_NULLABLE = ("param", "code")  # null, never absent
 
     message: str = ""
     type: str = ""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from typing import Any, TypedDict
 
 import attrs
+import pydantic
 from typing_extensions import assert_type
 
 import gpt_async
@@ -42,3 +44,37 @@ def tools_are_typed() -> None:
     assert_type(gpt_async.function_tool(Answer).parse_arguments("{}"), Answer)
     tool = gpt_async.function_tool(sync_parse_is_generic)
     assert_type(tool.parse_arguments("{}"), dict[str, Any])
+
+
+@dataclasses.dataclass
+class DataAnswer:
+    text: str
+
+
+class DictAnswer(TypedDict):
+    text: str
+
+
+class PydanticAnswer(pydantic.BaseModel):
+    text: str
+
+
+async def every_kind_is_typed(client: gpt_async.AsyncGpt) -> None:
+    a = await client.chat.completions.parse(model="m", messages=[], response_format=DataAnswer)
+    assert_type(a.choices[0].message.parsed, DataAnswer | None)
+    b = await client.chat.completions.parse(model="m", messages=[], response_format=DictAnswer)
+    assert_type(b.choices[0].message.parsed, DictAnswer | None)
+    c = await client.chat.completions.parse(model="m", messages=[], response_format=PydanticAnswer)
+    assert_type(c.choices[0].message.parsed, PydanticAnswer | None)
+    d = await client.chat.completions.parse(
+        model="m", messages=[], response_format={"type": "json_object"}
+    )
+    assert_type(d.choices[0].message.parsed, Any | None)
+    assert_type(gpt_async.function_tool(PydanticAnswer), gpt_async.FunctionTool[PydanticAnswer])
+
+
+def sync_every_kind_is_typed(client: gpt_async.Gpt) -> None:
+    c = client.chat.completions.parse(model="m", messages=[], response_format=PydanticAnswer)
+    assert_type(c.choices[0].message.parsed, PydanticAnswer | None)
+    d = client.chat.completions.parse(model="m", messages=[], response_format={"type": "text"})
+    assert_type(d.choices[0].message.parsed, Any | None)
