@@ -89,7 +89,7 @@ def bench(session: nox.Session) -> None:
 @nox.session(name="bench-smoke")
 def bench_smoke(session: nox.Session) -> None:
     """A quick run of every benchmark scenario, so the harness cannot rot (CI)."""
-    session.install("-e", ".[speed,redis]")
+    session.install("-e", ".[speed,redis]", "opentelemetry-sdk>=1.27")
     session.run("python", "-m", "benchmarks.run", "--smoke", env={"CI": os.environ.get("CI", "")})
     session.run("python", "-m", "benchmarks.ratelimit", "--smoke")
 

@@ -83,7 +83,11 @@ class ClientSpec:
     def missing(self) -> str | None:
         """Name a required module that is not installed, or ``None``."""
         for name in self.requires:
-            if importlib.util.find_spec(name) is None:
+            try:
+                found = importlib.util.find_spec(name)
+            except ModuleNotFoundError:  # a dotted name whose parent package is missing
+                found = None
+            if found is None:
                 return name
         return None
 
