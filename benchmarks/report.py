@@ -218,19 +218,23 @@ def _rss_over_aiohttp(s: Json) -> float:
 
 
 FLAT_RSS_KIB_PER_10K = 64.0
+#: The performance targets of DESIGN.md ("Performance targets"), word for word in
+#: their bounds: the report checks what the project promises, not a looser line.
 TARGETS = (
-    Target("gpt_async sequential CPU/request <= 1.2x raw aiohttp", 1.2,
+    Target("gpt_async sequential CPU/request <= 1.1x raw aiohttp", 1.1,
            _ratio("sequential", "gpt_async")),
-    Target("gpt_async 64-concurrent CPU/request <= 1.2x raw aiohttp", 1.2,
+    Target("gpt_async 64-concurrent CPU/request <= 1.1x raw aiohttp", 1.1,
            _ratio("concurrent", "gpt_async")),
-    Target("gpt_async 50-message history CPU/request <= 1.2x raw aiohttp", 1.2,
+    Target("gpt_async 50-message history CPU/request <= 1.1x raw aiohttp", 1.1,
            _ratio("history", "gpt_async")),
-    Target("gpt_async first request (construct + call) CPU <= 3x raw aiohttp", 3.0,
+    Target("gpt_async first request (construct + call) CPU <= 1.5x raw aiohttp", 1.5,
            lambda s: s["first_request"]["gpt_async"]["ratio"]),
-    Target("gpt_async CPU/stream chunk <= 1.5x raw aiohttp + json", 1.5,
+    Target("gpt_async CPU/stream chunk <= 1.0x raw aiohttp + json", 1.0,
            _ratio("stream", "gpt_async")),
-    Target("gpt_async Gpt (sync) sequential CPU/request <= 2x raw aiohttp", 2.0,
+    Target("gpt_async Gpt (sync) sequential CPU/request <= 1.3x raw aiohttp", 1.3,
            _ratio("sequential", "gpt_async_sync")),
+    Target("gpt_async Gpt (sync) 64-thread CPU/request <= 1.3x raw aiohttp", 1.3,
+           _ratio("concurrent", "gpt_async_sync")),
     Target("tracing=False (OTel installed) CPU/request <= 1.02x untraced gpt_async", 1.02,
            _vs_untraced("sequential", "gpt_async_otel_off")),
     Target("OTel API without an SDK CPU/request <= 1.02x untraced gpt_async", 1.02,

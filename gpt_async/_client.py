@@ -48,6 +48,7 @@ from ._exceptions import (
 from ._hooks import Hooks, run_hooks
 from ._log import logger
 from ._params import (
+    CALL,
     CLIENT,
     CLIENT_DEFAULTS,
     CREATE,
@@ -60,7 +61,7 @@ from ._response import APIResponse
 from ._retry import RetryBudget, RetryConfig
 from ._streaming import AsyncStream
 from ._transport import USER_AGENT, AiohttpTransport, AsyncTransport, HTTPRequest, HTTPResponse
-from ._types import DEFAULT
+from ._types import DEFAULT, AsyncClosing
 from .models._chunk import ChatCompletionChunk
 from .models._listing import ModelList, ModelObject
 from .models._request import CreateChatCompletionRequest
@@ -69,11 +70,16 @@ from .models.operations import CreateChatCompletionResponse, RawResponse
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from types import TracebackType
 
     from typing_extensions import Self, Unpack
 
-    from ._params import ClientOptions, CompletionCreateParams, ParseParams, RunToolsParams
+    from ._params import (
+        CallOptions,
+        ClientOptions,
+        CompletionCreateParams,
+        ParseParams,
+        RunToolsParams,
+    )
     from ._parse import AsyncParseStream, ParsedChatCompletion
     from ._ratelimit import RateLimiter
     from ._tools import FunctionTool, ToolRunResult, ToolStep
@@ -84,7 +90,7 @@ __all__ = ["DEFAULT", "AsyncChat", "AsyncCompletions", "AsyncGpt", "AsyncModels"
 _ERROR_BODY_LIMIT = 64 * 1024
 
 
-class AsyncGpt:
+class AsyncGpt(AsyncClosing):
     """The asynchronous client for the Chat Completions API.
 
     Use it as an async context manager (or call :meth:`aclose`); it pools
@@ -316,17 +322,6 @@ class AsyncGpt:
         proxies = getattr(self._transport, "proxies", None)
         shown = f", proxy={proxies.describe()!r}" if proxies is not None else ""
         return f"AsyncGpt(server_url={self.server_url!r}{shown})"
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         """Close the pooled connections. Idempotent; the client cannot be used afterwards."""
@@ -1002,21 +997,32 @@ R = TypeVar("R")
 _OPTION_KEYS = frozenset({"timeout", "retries", "extra_headers", "extra_query", "extra_body"})
 
 
+def _pop_call_options(params: dict[str, Any]) -> _CallOptions:
+    """Take the per-call options (``timeout``, ``retries``, ``extra_*``) out of ``params``."""
+    if _OPTION_KEYS.isdisjoint(params):
+        return _NO_OPTIONS
+    return _CallOptions.of(
+        timeout=params.pop("timeout", DEFAULT),
+        retries=params.pop("retries", None),
+        headers=params.pop("extra_headers", None),
+        query=params.pop("extra_query", None),
+        extra_body=params.pop("extra_body", None),
+    )
+
+
+def _call_options(options: dict[str, Any], where: str) -> _CallOptions:
+    """The checked per-call options of a call that sends no body."""
+    CALL.check(options, where)
+    return _pop_call_options(options)
+
+
 def _split_params(
     params: dict[str, Any], stream: bool | None, where: str
 ) -> tuple[dict[str, Any], _CallOptions]:
     CREATE.check(params, where)
     if stream is not DEFAULT:
         check_option(stream, bool, "stream")
-    options = _NO_OPTIONS
-    if not _OPTION_KEYS.isdisjoint(params):
-        options = _CallOptions.of(
-            timeout=params.pop("timeout", DEFAULT),
-            retries=params.pop("retries", None),
-            headers=params.pop("extra_headers", None),
-            query=params.pop("extra_query", None),
-            extra_body=params.pop("extra_body", None),
-        )
+    options = _pop_call_options(params)
     if stream is not DEFAULT:
         params["stream"] = stream  # sent as set: False as false, None as null
     body = _codec.to_wire(params, CreateChatCompletionRequest)
@@ -1030,64 +1036,46 @@ class AsyncModels:
     def __init__(self, client: AsyncGpt) -> None:
         self._client = client
 
-    async def list(
-        self,
-        *,
-        timeout: float | Timeout | None = DEFAULT,
-        retries: RetryConfig | int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-    ) -> ModelList:
+    @CALL.sign
+    async def list(self, **options: Unpack[CallOptions]) -> ModelList:
         """List the models the server serves (``GET /models``).
 
         Args:
-            timeout: Overrides the client's timeout for this call.
-            retries: A :class:`~gpt_async.RetryConfig` (or a number of retries) for this call.
-            extra_headers: Extra headers for this call.
-            extra_query: Extra query parameters for this call.
+            **options: The per-call options: ``timeout``, ``retries`` (a
+                :class:`~gpt_async.RetryConfig` or a number), ``extra_headers`` and
+                ``extra_query``.
 
         Returns:
             A :class:`~gpt_async.models.components.ModelList`; iterate it for its
             :class:`~gpt_async.models.components.ModelObject` s.
 
         Raises:
+            TypeError: An unknown keyword (nothing was sent).
             SDKError: The server answered 4xx/5xx (a subclass per status).
             APIConnectionError: The connection failed or timed out.
             APIResponseValidationError: A 2xx body that is not a model list.
         """
-        options = _CallOptions.of(
-            timeout=timeout, retries=retries, headers=extra_headers, query=extra_query
-        )
-        return await self._client._fetch("models", ModelList, options)
+        call = _call_options(dict(options), "models.list()")
+        return await self._client._fetch("models", ModelList, call)
 
-    async def retrieve(
-        self,
-        model: str,
-        *,
-        timeout: float | Timeout | None = DEFAULT,
-        retries: RetryConfig | int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-    ) -> ModelObject:
+    @CALL.sign
+    async def retrieve(self, model: str, **options: Unpack[CallOptions]) -> ModelObject:
         """Look up one model by id (``GET /models/{model}``).
 
         Args:
             model: The model id; it is percent-encoded into the path (ids such as
                 ``meta-llama/Llama-3.1-8B`` hold slashes).
-            timeout: Overrides the client's timeout for this call.
-            retries: A :class:`~gpt_async.RetryConfig` (or a number of retries) for this call.
-            extra_headers: Extra headers for this call.
-            extra_query: Extra query parameters for this call.
+            **options: The per-call options, as for :meth:`list`.
 
         Raises:
+            TypeError: An unknown keyword (nothing was sent).
             RequestValidationError: ``model`` is not a non-empty string (nothing was sent).
             NotFoundError: The server does not serve that model.
         """
+        call = _call_options(dict(options), "models.retrieve()")
         _check_model_id(model)
-        options = _CallOptions.of(
-            timeout=timeout, retries=retries, headers=extra_headers, query=extra_query
-        )
-        return await self._client._fetch(f"models/{quote(model, safe='')}", ModelObject, options)
+        path = f"models/{quote(model, safe='')}"
+        return await self._client._fetch(path, ModelObject, call)
 
 
 def _check_model_id(model: object) -> None:

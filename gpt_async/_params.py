@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from ._transport import AsyncTransport
 
 __all__ = [
+    "CALL",
     "CALL_DEFAULTS",
     "CLIENT",
     "CLIENT_DEFAULTS",
@@ -58,6 +59,7 @@ __all__ = [
     "POOL_OPTIONS",
     "RUN_TOOLS",
     "TRACING_OPTIONS",
+    "CallOptions",
     "ClientOptions",
     "CompletionCreateParams",
     "ParseParams",
@@ -135,6 +137,15 @@ class RunToolsParams(_RequestParams, total=False):
     response_format: ResponseFormat | _Obj
 
 
+class CallOptions(TypedDict, total=False):
+    """The per-call options of the calls that send no body (``models.list``, ``retrieve``)."""
+
+    timeout: float | Timeout | None
+    retries: RetryConfig | int | None
+    extra_headers: Mapping[str, str]
+    extra_query: Mapping[str, str]
+
+
 class ClientOptions(TypedDict, total=False):
     """The keyword options of :class:`~gpt_async.AsyncGpt` and :class:`~gpt_async.Gpt`."""
 
@@ -202,5 +213,7 @@ PARSE: Final = Keywords(ParseParams, CALL_DEFAULTS, _HINT)
 """The keywords of ``parse`` and ``parse_stream`` beside ``response_format``."""
 RUN_TOOLS: Final = Keywords(RunToolsParams, CALL_DEFAULTS, _HINT)
 """The keywords of ``run_tools`` beside its own."""
+CALL: Final = Keywords(CallOptions, CALL_DEFAULTS)
+"""The keywords of ``models.list`` and ``models.retrieve``."""
 CLIENT: Final = Keywords(ClientOptions, CLIENT_DEFAULTS)
 """The options of the client constructors."""

@@ -29,13 +29,11 @@ from ._exceptions import (
 )
 from ._schema import json_schema, schema_name
 from ._tools import assistant_turn
-from ._types import LOCAL_KEY
+from ._types import LOCAL_KEY, AsyncClosing
 from .models._messages import ChatCompletionRequestAssistantMessage
 from .models._response import ChatCompletion, ChatCompletionMessage, Choice
 
 if TYPE_CHECKING:
-    from types import TracebackType
-
     from typing_extensions import Self
 
     from ._protocols import CompletionsAPI
@@ -179,7 +177,7 @@ def parse_stream(
     return AsyncParseStream(stream, cls)
 
 
-class AsyncParseStream(Generic[T]):
+class AsyncParseStream(AsyncClosing, Generic[T]):
     """The chunks of a Structured Outputs stream, then the parsed completion.
 
     Iterate it for the chunks as they come (an async iterator and context
@@ -220,14 +218,6 @@ class AsyncParseStream(Generic[T]):
     async def __aenter__(self) -> Self:
         await self.stream.__aenter__()
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stream.aclose()
 
     def __await__(self) -> Generator[Any, None, Self]:
         """``await client.chat.completions.parse_stream(...)`` connects and returns it."""

@@ -193,13 +193,16 @@ def environment_proxies(environ: Mapping[str, str]) -> dict[str, tuple[str, str]
     """``{"http": (value, variable), ...}`` from ``*_proxy`` variables; lower case wins."""
     found: dict[str, tuple[str, str]] = {}
     cgi = "REQUEST_METHOD" in environ
+    # One pass over the names alone (os.environ decodes each value it is asked for).
+    names = [name for name in environ if name[-6:].lower() == "_proxy"]
     for lower in (False, True):  # the lower-case pass overrides the upper-case one
-        for name, value in environ.items():
+        for name in names:
             if name.lower() != name if lower else name.upper() != name:
                 continue
-            if not name.lower().endswith("_proxy") or (cgi and name == "HTTP_PROXY"):
+            if cgi and name == "HTTP_PROXY":
                 continue
             kind = name.lower().removesuffix("_proxy")
+            value = environ[name]
             if value.strip():
                 found[kind] = (value.strip(), name)
             else:

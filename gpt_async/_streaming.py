@@ -45,12 +45,11 @@ from ._exceptions import (
 )
 from ._response import stream_response
 from ._sse import DONE, ServerSentEvent, SSEDecoder
+from ._types import AsyncClosing
 from .models._chunk import ChatCompletionChunk
 from .models.operations import RawResponse
 
 if TYPE_CHECKING:
-    from types import TracebackType
-
     from typing_extensions import Self
 
     from ._response import APIResponse
@@ -131,7 +130,7 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
-class AsyncStream(Generic[T]):
+class AsyncStream(AsyncClosing, Generic[T]):
     """An async iterator of stream chunks that is also an async context manager.
 
     Iterate it with ``async for``: leaving the loop early in any way (``break``,
@@ -348,14 +347,6 @@ class AsyncStream(Generic[T]):
             await self.aclose()
             raise
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     def __await__(self) -> Generator[Any, None, Self]:
         """``await client.chat.completions.stream(...)`` connects and returns the stream."""

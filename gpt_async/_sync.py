@@ -17,22 +17,34 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 import attrs
 
 from . import _portal
-from ._client import DEFAULT, AsyncCompletions, AsyncCompletionsWithRawResponse, AsyncGpt
+from ._client import (
+    DEFAULT,
+    AsyncCompletions,
+    AsyncCompletionsWithRawResponse,
+    AsyncGpt,
+    AsyncModels,
+)
 from ._exceptions import RequestValidationError
 from ._keywords import mirror
 from ._params import CLIENT
 from ._response import APIResponse
 from ._streaming import AsyncStream
+from ._types import Closing
 from .models.operations import CreateChatCompletionResponse
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from types import TracebackType
 
     from typing_extensions import Self, Unpack
 
     from ._config import Timeout
-    from ._params import ClientOptions, CompletionCreateParams, ParseParams, RunToolsParams
+    from ._params import (
+        CallOptions,
+        ClientOptions,
+        CompletionCreateParams,
+        ParseParams,
+        RunToolsParams,
+    )
     from ._parse import AsyncParseStream, ParsedChatCompletion
     from ._retry import RetryConfig
     from ._tools import FunctionTool, ToolRunResult, ToolStep
@@ -54,7 +66,7 @@ __all__ = [
 T = TypeVar("T")
 
 
-class Stream(Generic[T]):
+class Stream(Closing, Generic[T]):
     """A plain iterator of stream chunks that is also a context manager.
 
     Leaving a ``for`` loop over it early in any way (``break``, ``return``, an
@@ -123,14 +135,6 @@ class Stream(Generic[T]):
         _portal.run(self._async.__aenter__)
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
     def get_final_completion(self) -> ChatCompletion:
         """Read what is left of the stream and fold every chunk into one completion."""
         return _portal.run(self._async.get_final_completion)
@@ -183,7 +187,7 @@ def _refuse_session(options: Mapping[str, Any]) -> None:
         )
 
 
-class Gpt:
+class Gpt(Closing):
     """The synchronous client: the same options and methods as :class:`AsyncGpt`.
 
     Calls block the calling thread; they run on one process-wide event-loop
@@ -227,17 +231,6 @@ class Gpt:
 
     def __repr__(self) -> str:
         return "Gpt" + repr(self._async).removeprefix("AsyncGpt")
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Close the pooled connections. Idempotent."""
@@ -392,38 +385,12 @@ class Models:
     def __init__(self, client: AsyncGpt) -> None:
         self._async = client.models
 
-    def list(
-        self,
-        *,
-        timeout: float | Timeout | None = DEFAULT,
-        retries: RetryConfig | int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-    ) -> ModelList:
+    @mirror(AsyncModels.list)
+    def list(self, **options: Unpack[CallOptions]) -> ModelList:
         """List the models the server serves (see the async twin)."""
-        return _run(  # type: ignore[no-any-return]
-            self._async.list,
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-        )
+        return _run(self._async.list, **options)  # type: ignore[no-any-return]
 
-    def retrieve(
-        self,
-        model: str,
-        *,
-        timeout: float | Timeout | None = DEFAULT,
-        retries: RetryConfig | int | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-    ) -> ModelObject:
+    @mirror(AsyncModels.retrieve)
+    def retrieve(self, model: str, **options: Unpack[CallOptions]) -> ModelObject:
         """Look up one model by id (see the async twin)."""
-        return _run(  # type: ignore[no-any-return]
-            self._async.retrieve,
-            model,
-            timeout=timeout,
-            retries=retries,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-        )
+        return _run(self._async.retrieve, model, **options)  # type: ignore[no-any-return]

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from typing import Any, Final, Literal, Protocol, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeAlias, TypeVar
 
 import attrs
 from typing_extensions import dataclass_transform
 
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from typing_extensions import Self
+
 __all__ = [
     "DEFAULT",
+    "AsyncClosing",
+    "Closing",
     "EXTRA_KEY",
     "LOCAL_KEY",
     "UNSET",
@@ -61,6 +68,50 @@ class StrEnum(str, enum.Enum):
 
     def __str__(self) -> str:
         return str(self.value)
+
+
+class AsyncClosing:
+    """``async with x:`` gives ``x`` and awaits ``x.aclose()`` on the way out.
+
+    The one ``__aexit__`` of the package's async resources (clients, streams, runs,
+    the testing servers); a class whose entering does work overrides ``__aenter__``.
+    """
+
+    __slots__ = ()
+
+    async def aclose(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+class Closing:
+    """``with x:`` gives ``x`` and calls ``x.close()`` on the way out: the sync twin."""
+
+    __slots__ = ()
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 def extra_field() -> Any:

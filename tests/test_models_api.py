@@ -152,6 +152,31 @@ async def test_bad_id_fails_before_sending(
     assert server.requests == []
 
 
+async def test_a_misspelled_option_fails_before_sending(
+    open_models: Callable[..., Any], server: FakeOpenAIServer
+) -> None:
+    """A typo in a per-call option is a TypeError naming the closest one; nothing is sent."""
+    async with open_models(server_url=server.url) as models:
+        with pytest.raises(TypeError, match=r"list\(\).*'timout'; did you mean 'timeout'\?"):
+            await models.list(timout=1)
+        with pytest.raises(TypeError, match=r"retrieve\(\).*'extra_body'"):
+            await models.retrieve("gpt-4o", extra_body={"x": 1})  # a GET has no body
+    assert server.requests == []
+
+
+async def test_models_signatures_spell_out_the_options() -> None:
+    """``help()`` shows each option of list/retrieve, the same on both clients."""
+    import inspect
+
+    options = ["timeout", "retries", "extra_headers", "extra_query"]
+    async with AsyncGpt(api_key=KEY) as async_client:
+        with Gpt(api_key=KEY) as sync_client:
+            for models in (async_client.models, sync_client.models):
+                assert list(inspect.signature(models.list).parameters) == options
+                retrieve = inspect.signature(models.retrieve).parameters
+                assert list(retrieve) == ["model", *options]
+
+
 async def test_retries_after_server_errors(
     open_models: Callable[..., Any], server: FakeOpenAIServer
 ) -> None:

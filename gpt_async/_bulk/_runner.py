@@ -20,11 +20,11 @@ import attrs
 from gpt_async._capture import CURRENT, CallRecord
 from gpt_async._config import check_option
 from gpt_async._exceptions import GptAsyncError, RequestValidationError
+from gpt_async._types import AsyncClosing
 from gpt_async.models._request import CreateChatCompletionRequest
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from types import TracebackType
 
     from typing_extensions import Self
 
@@ -212,7 +212,7 @@ def _check_concurrency(concurrency: int) -> None:
         raise RequestValidationError("concurrency", "must be an integer >= 1")
 
 
-class BulkRun:
+class BulkRun(AsyncClosing):
     """The results of :func:`bulk` as they complete: an async iterator and context manager.
 
     Leaving the ``async with`` block (a ``break``, an exception) cancels the
@@ -294,17 +294,6 @@ class BulkRun:
             task.cancel()
             with anyio.CancelScope(shield=True):
                 await asyncio.wait([task])
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 def bulk(

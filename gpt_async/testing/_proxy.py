@@ -24,12 +24,12 @@ import contextlib
 import hmac
 import ipaddress
 from collections.abc import Callable
-from types import TracebackType
 from typing import Final, TypeAlias
 from urllib.parse import urlsplit
 
 import attrs
 
+from gpt_async._types import AsyncClosing, Closing
 from gpt_async.testing._thread import PortalThread
 
 __all__ = ["ForwardProxy", "ProxiedRequest", "ThreadedForwardProxy"]
@@ -111,7 +111,7 @@ class _Head:
         return "\r\n".join([first_line, *kept, "Connection: close", "", ""]).encode("latin-1")
 
 
-class ForwardProxy:
+class ForwardProxy(AsyncClosing):
     """A real HTTP proxy on 127.0.0.1 that records what passes through it.
 
     Args:
@@ -204,17 +204,11 @@ class ForwardProxy:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await server.wait_closed()
 
+    aclose = close  # what AsyncClosing.__aexit__ awaits
+
     async def __aenter__(self) -> ForwardProxy:
         await self.start()
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -371,7 +365,7 @@ async def _pipe_both(
         up_writer.close()
 
 
-class ThreadedForwardProxy:
+class ThreadedForwardProxy(Closing):
     """A :class:`ForwardProxy` on its own event loop in a daemon thread, for sync code."""
 
     def __init__(self, proxy: ForwardProxy) -> None:
@@ -407,11 +401,3 @@ class ThreadedForwardProxy:
     def __enter__(self) -> ThreadedForwardProxy:
         self.start()
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

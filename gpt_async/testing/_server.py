@@ -13,16 +13,16 @@ thread of its own, for sync code.
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import ClassVar
 
+from gpt_async._types import AsyncClosing
 from gpt_async.testing._base import ServerBase
 from gpt_async.testing._threaded import ThreadedFakeOpenAIServer
 
 __all__ = ["FakeOpenAIServer"]
 
 
-class FakeOpenAIServer(ServerBase):
+class FakeOpenAIServer(AsyncClosing, ServerBase):
     """A real ``aiohttp.web`` server speaking the Chat Completions API.
 
     Serves ``POST /v1/chat/completions``, ``/chat/completions`` and Azure's
@@ -83,14 +83,8 @@ class FakeOpenAIServer(ServerBase):
         """Stops serving and closes every connection (idempotent)."""
         await self._unbind()
 
+    aclose = close  # what AsyncClosing.__aexit__ awaits
+
     async def __aenter__(self) -> FakeOpenAIServer:
         await self.start()
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()

@@ -9,8 +9,8 @@ safe to read from the caller's thread.
 from __future__ import annotations
 
 import functools
-from types import TracebackType
 
+from gpt_async._types import Closing
 from gpt_async.testing._base import ServerBase
 from gpt_async.testing._thread import PortalThread
 
@@ -19,7 +19,7 @@ __all__ = ["ThreadedFakeOpenAIServer"]
 _THREAD_NAME = "gpt_async-fake-openai"
 
 
-class ThreadedFakeOpenAIServer(ServerBase):
+class ThreadedFakeOpenAIServer(Closing, ServerBase):
     """A `FakeOpenAIServer` on its own event loop in a daemon thread, for sync code.
 
     `enqueue`, `set_default` and the recording attributes are safe to use from
@@ -78,11 +78,3 @@ class ThreadedFakeOpenAIServer(ServerBase):
     def __enter__(self) -> ThreadedFakeOpenAIServer:
         self.start()
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
