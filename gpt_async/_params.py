@@ -28,26 +28,26 @@ from ._types import DEFAULT
 from .models._messages import ChatCompletionRequestMessage
 from .models._request import PromptCacheRetention, ReasoningEffort, ResponseModality, Verbosity
 from .models._response import ChatCompletionMessage
-from .models._tools import (
-    ChatCompletionAudioParam,
-    ChatCompletionFunctionCallOption,
-    ChatCompletionFunctions,
-    ChatCompletionStreamOptions,
-    ChatCompletionToolChoiceOption,
-    ChatCompletionToolUnion,
-    ModerationParam,
-    PredictionContent,
-    PromptCacheOptionsParam,
-    ResponseFormat,
-    WebSearchOptions,
-)
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: the signatures show them as written
     from ._config import ApiKey, TokenProvider
     from ._hooks import Hooks
     from ._ratelimit import RateLimiter
     from ._tools import FunctionTool  # the tool machinery loads on first use
     from ._transport import AsyncTransport
+    from .models._tools import (
+        ChatCompletionAudioParam,
+        ChatCompletionFunctionCallOption,
+        ChatCompletionFunctions,
+        ChatCompletionStreamOptions,
+        ChatCompletionToolChoiceOption,
+        ChatCompletionToolUnion,
+        ModerationParam,
+        PredictionContent,
+        PromptCacheOptionsParam,
+        ResponseFormat,
+        WebSearchOptions,
+    )
 
 __all__ = [
     "CALL",

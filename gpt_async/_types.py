@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import importlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeAlias, TypeVar
 
@@ -20,6 +21,7 @@ __all__ = [
     "Closing",
     "EXTRA_KEY",
     "LOCAL_KEY",
+    "LazyModule",
     "UNSET",
     "ResponseFacts",
     "StrEnum",
@@ -112,6 +114,33 @@ class Closing:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class LazyModule:
+    """A module imported when one of its attributes is first read.
+
+    For a module of wire models that few calls need (``models._tools``: tools,
+    response formats and the other request options): a module that names its
+    classes in annotations holds one of these, so that ``typing.get_type_hints``,
+    cattrs and the codec resolve ``_tools.ChatCompletionToolUnion`` as before, and
+    ``import gpt_async`` skips building ~50 classes a plain chat call never uses.
+    """
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    @property
+    def module_name(self) -> str:
+        """The dotted name of the module it stands for."""
+        return self._name
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(importlib.import_module(self._name), attribute)
+
+    def __repr__(self) -> str:
+        return f"<lazy module {self._name!r}>"
 
 
 def extra_field() -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -38,6 +39,49 @@ def test_exceptions_share_one_root() -> None:
         obj = getattr(gpt_async, name)
         if isinstance(obj, type) and issubclass(obj, BaseException):
             assert issubclass(obj, gpt_async.GptAsyncError), name
+
+
+_LAZY_TOOLS_SCRIPT = """
+import json, sys, typing
+import gpt_async
+from gpt_async import RequestValidationError, _codec
+from gpt_async.models import components
+out = {"after_import": "gpt_async.models._tools" in sys.modules}
+out["in_dir"] = "ChatCompletionTool" in dir(components)
+out["after_dir"] = "gpt_async.models._tools" in sys.modules
+body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+_codec.to_wire(body, components.CreateChatCompletionRequest)
+out["after_plain_request"] = "gpt_async.models._tools" in sys.modules
+tool = {"type": "function", "function": {"name": 3}}
+try:
+    _codec.to_wire({**body, "tools": [tool]}, components.CreateChatCompletionRequest)
+except RequestValidationError as exc:
+    out["bad_tool"] = exc.path
+out["after_tools"] = "gpt_async.models._tools" in sys.modules
+hints = typing.get_type_hints(components.CreateChatCompletionRequest)
+from gpt_async.models.components import ChatCompletionTool
+from gpt_async.models._tools import ChatCompletionTool as Own
+out["same_class"] = ChatCompletionTool is Own is components.ChatCompletionTool
+out["hint"] = repr(hints["tools"])
+print(json.dumps(out))
+"""
+
+
+def test_request_options_load_on_first_use() -> None:
+    """``import gpt_async`` skips the tool and response-format models: a plain request
+    never loads them; the first tool does, and every way of naming them still works."""
+    out = subprocess.run(
+        [sys.executable, "-c", _LAZY_TOOLS_SCRIPT], capture_output=True, text=True, check=True
+    ).stdout
+    seen = json.loads(out)
+    assert seen["after_import"] is False
+    assert seen["in_dir"] is True
+    assert seen["after_dir"] is False  # listing names loads nothing
+    assert seen["after_plain_request"] is False
+    assert seen["bad_tool"] == "tools[0].function.name"
+    assert seen["after_tools"] is True
+    assert seen["same_class"] is True
+    assert "gpt_async.models._tools.ChatCompletionTool" in seen["hint"]
 
 
 def test_py_typed_is_shipped() -> None:

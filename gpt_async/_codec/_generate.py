@@ -24,7 +24,7 @@ from typing import Any
 
 import attrs
 
-from gpt_async._types import UNSET, Unset
+from gpt_async._types import UNSET, LazyModule, Unset
 from gpt_async.models import _chunk, _messages, _request, _response, _tools
 from gpt_async.models._chunk import ChatCompletionChunk
 from gpt_async.models._response import ChatCompletion
@@ -39,6 +39,8 @@ TARGET = Path(__file__).with_name("_prebuilt.py")
 HINTS_TARGET = Path(__file__).with_name("_prebuilt_hints.py")
 MODEL_MODULES = (_messages, _tools, _request, _response, _chunk)
 """The modules whose models' annotations are prebuilt."""
+LAZY_MODULES = frozenset({_tools.__name__})
+"""The model modules ``import gpt_async`` does not load: the hints name them lazily."""
 
 _HEADER = '''"""The response models' structure functions, generated ahead of time: do not edit.
 
@@ -159,18 +161,23 @@ class _Qualify(ast.NodeTransformer):
     ``X | Literal[...]`` builds a ``typing.Union`` (~100 us each, on first use).
     """
 
-    def __init__(self, alias: str, module: Any) -> None:
-        self.alias, self.names = alias, vars(module)
+    def __init__(self, alias: str, module: Any, aliases: dict[str, str]) -> None:
+        self.alias, self.names, self.aliases = alias, vars(module), aliases
 
     def visit_Name(self, node: ast.Name) -> ast.AST:
-        if self.names.get(node.id) is Unset:
+        value = self.names.get(node.id)
+        if value is Unset:
             return ast.Name("_UnsetType", ast.Load())
+        if isinstance(value, LazyModule) and value.module_name in self.aliases:
+            return ast.Name(self.aliases[value.module_name], ast.Load())  # ``_tools.X``
         if node.id in self.names:
             return ast.Attribute(ast.Name(self.alias, ast.Load()), node.id, ast.Load())
         return node
 
 
-def _hint_source(cls: type[Any], a: attrs.Attribute[Any], alias: str) -> str | None:
+def _hint_source(
+    cls: type[Any], a: attrs.Attribute[Any], alias: str, aliases: dict[str, str]
+) -> str | None:
     """``a``'s annotation as source in terms of ``alias`` (None: names from elsewhere)."""
     module = sys.modules[cls.__module__]
     # The class's own annotation text: cattrs resolves ``a.type`` in place once it has
@@ -183,24 +190,32 @@ def _hint_source(cls: type[Any], a: attrs.Attribute[Any], alias: str) -> str | N
     found = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
     if not found <= vars(module).keys() | vars(builtins).keys():
         return None
-    return ast.unparse(_Qualify(alias, module).visit(tree))
+    return ast.unparse(_Qualify(alias, module, aliases).visit(tree))
 
 
 def render_hints() -> str:
-    """The text of ``_prebuilt_hints.py`` for the current models."""
-    lines = [_HINTS_HEADER, "from gpt_async._types import _UnsetType"]
-    aliases = {m: f"_{m.__name__.rsplit('.', 1)[-1].lstrip('_')}" for m in MODEL_MODULES}
-    for module, alias in aliases.items():
-        name = module.__name__.rsplit(".", 1)[-1]
-        lines.append(f"from {module.__package__} import {name} as {alias}")
+    """The text of ``_prebuilt_hints.py`` for the current models.
+
+    ``HINTS`` maps a module's name to ``{(class qualname, field): lambda}``: keyed by
+    names, so a lazy module's classes need not exist until a hint names them.
+    """
+    lines = [_HINTS_HEADER, "from gpt_async._types import LazyModule, _UnsetType"]
+    aliases = {m.__name__: f"_{m.__name__.rsplit('.', 1)[-1].lstrip('_')}" for m in MODEL_MODULES}
+    for module in MODEL_MODULES:
+        alias, (package, name) = aliases[module.__name__], module.__name__.rsplit(".", 1)
+        if module.__name__ in LAZY_MODULES:
+            lines.append(f"{alias} = LazyModule({module.__name__!r})")
+        else:
+            lines.append(f"from {package} import {name} as {alias}")
     lines += ["", "HINTS = {"]
-    for module, alias in aliases.items():
+    for module in MODEL_MODULES:
+        lines.append(f"    {module.__name__!r}: {{")
         for cls in _models_of(module):
             for a in attrs.fields(cls):
-                source = _hint_source(cls, a, alias)
+                source = _hint_source(cls, a, aliases[module.__name__], aliases)
                 if source is not None:
-                    key = f"({alias}.{cls.__qualname__}, {a.name!r})"
-                    lines.append(f"    {key}: lambda: {source},")
+                    lines.append(f"        ({cls.__qualname__!r}, {a.name!r}): lambda: {source},")
+        lines.append("    },")
     lines.append("}")
     return "\n".join(lines) + "\n"
 

@@ -164,7 +164,8 @@ def field_type(cls: type[Any], name: str) -> Any:
 
 
 def _evaluate(cls: type[Any], name: str) -> Any:
-    prebuilt: Callable[[], Any] | None = HINTS.get((cls, name))
+    table: dict[tuple[str, str], Callable[[], Any]] = HINTS.get(cls.__module__, {})
+    prebuilt = table.get((cls.__qualname__, name))
     if prebuilt is not None:  # a wire model's: compiled ahead of time, no eval
         return prebuilt()
     annotation: Any = attrs.fields_dict(cls)[name].type

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from gpt_async._types import UNSET, StrEnum, Unset, WireModel, wire_model
+from gpt_async._types import UNSET, LazyModule, StrEnum, Unset, WireModel, wire_model
 from gpt_async.models._base import ServiceTier
 from gpt_async.models._messages import ChatCompletionRequestMessage
-from gpt_async.models._tools import (
-    ChatCompletionAudioParam,
-    ChatCompletionFunctionCallOption,
-    ChatCompletionFunctions,
-    ChatCompletionStreamOptions,
-    ChatCompletionToolChoiceOption,
-    ChatCompletionToolUnion,
-    ModerationParam,
-    PredictionContent,
-    PromptCacheOptionsParam,
-    ResponseFormat,
-    WebSearchOptions,
-)
+
+if TYPE_CHECKING:
+    from gpt_async.models import _tools
+else:  # the request options few calls pass: their classes load on first use
+    _tools = LazyModule("gpt_async.models._tools")
 
 __all__ = [
     "CreateChatCompletionRequest",
@@ -212,7 +204,7 @@ class CreateChatCompletionRequest(WireModel):
     safety_identifier: str | Unset | None = UNSET
     prompt_cache_key: str | Unset | None = UNSET
     prompt_cache_retention: PromptCacheRetention | Unset | None = UNSET
-    prompt_cache_options: PromptCacheOptionsParam | Unset = UNSET
+    prompt_cache_options: _tools.PromptCacheOptionsParam | Unset = UNSET
     service_tier: ServiceTier | Unset | None = UNSET
     modalities: list[ResponseModality] | Unset | None = UNSET
     verbosity: Verbosity | Unset | None = UNSET
@@ -220,22 +212,22 @@ class CreateChatCompletionRequest(WireModel):
     max_completion_tokens: int | Unset | None = UNSET
     frequency_penalty: float | Unset | None = UNSET
     presence_penalty: float | Unset | None = UNSET
-    web_search_options: WebSearchOptions | Unset = UNSET
-    response_format: ResponseFormat | Unset = UNSET
-    audio: ChatCompletionAudioParam | Unset | None = UNSET
+    web_search_options: _tools.WebSearchOptions | Unset = UNSET
+    response_format: _tools.ResponseFormat | Unset = UNSET
+    audio: _tools.ChatCompletionAudioParam | Unset | None = UNSET
     store: bool | Unset | None = UNSET
-    moderation: ModerationParam | Unset | None = UNSET
+    moderation: _tools.ModerationParam | Unset | None = UNSET
     stream: bool | Unset | None = UNSET
     stop: str | list[str] | Unset | None = UNSET
     logit_bias: dict[str, int] | Unset | None = UNSET
     logprobs: bool | Unset | None = UNSET
     max_tokens: int | Unset | None = UNSET
     n: int | Unset | None = UNSET
-    prediction: PredictionContent | Unset | None = UNSET
+    prediction: _tools.PredictionContent | Unset | None = UNSET
     seed: int | Unset | None = UNSET
-    stream_options: ChatCompletionStreamOptions | Unset | None = UNSET
-    tools: list[ChatCompletionToolUnion] | Unset = UNSET
-    tool_choice: ChatCompletionToolChoiceOption | Unset = UNSET
+    stream_options: _tools.ChatCompletionStreamOptions | Unset | None = UNSET
+    tools: list[_tools.ChatCompletionToolUnion] | Unset = UNSET
+    tool_choice: _tools.ChatCompletionToolChoiceOption | Unset = UNSET
     parallel_tool_calls: bool | Unset = UNSET
-    function_call: Literal["none", "auto"] | ChatCompletionFunctionCallOption | Unset = UNSET
-    functions: list[ChatCompletionFunctions] | Unset = UNSET
+    function_call: Literal["none", "auto"] | _tools.ChatCompletionFunctionCallOption | Unset = UNSET
+    functions: list[_tools.ChatCompletionFunctions] | Unset = UNSET
