@@ -168,66 +168,8 @@ if TYPE_CHECKING:
     )
 
 # The request options (tools, response formats, ...) load on first use: a plain chat
-# call never builds their classes, so ``import gpt_async`` skips them.
-_LAZY = frozenset(
-    {
-        "AudioFormat",
-        "ChatCompletionAllowedTools",
-        "ChatCompletionAllowedToolsChoice",
-        "ChatCompletionAllowedToolsChoiceType",
-        "ChatCompletionAllowedToolsMode",
-        "ChatCompletionAudioParam",
-        "ChatCompletionFunctionCallOption",
-        "ChatCompletionFunctions",
-        "ChatCompletionNamedToolChoice",
-        "ChatCompletionNamedToolChoiceCustom",
-        "ChatCompletionNamedToolChoiceCustomType",
-        "ChatCompletionNamedToolChoiceType",
-        "ChatCompletionStreamOptions",
-        "ChatCompletionTool",
-        "ChatCompletionToolChoiceOption",
-        "ChatCompletionToolType",
-        "ChatCompletionToolUnion",
-        "CustomToolChatCompletions",
-        "CustomToolChatCompletionsType",
-        "CustomToolFormat",
-        "CustomToolGrammar",
-        "CustomToolGrammarFormat",
-        "CustomToolGrammarFormatType",
-        "CustomToolGrammarSyntax",
-        "CustomToolProperties",
-        "CustomToolTextFormat",
-        "CustomToolTextFormatType",
-        "CustomVoice",
-        "FunctionObject",
-        "JSONSchema",
-        "ModerationConfigParam",
-        "ModerationMode",
-        "ModerationParam",
-        "ModerationPolicyParam",
-        "PredictionContent",
-        "PredictionContentType",
-        "PromptCacheModeEnum",
-        "PromptCacheOptionsParam",
-        "PromptCacheTTLEnum",
-        "ResponseFormat",
-        "ResponseFormatJsonObject",
-        "ResponseFormatJsonObjectType",
-        "ResponseFormatJsonSchema",
-        "ResponseFormatJsonSchemaType",
-        "ResponseFormatText",
-        "ResponseFormatTextType",
-        "ToolChoiceCustom",
-        "ToolChoiceFunction",
-        "ToolChoiceMode",
-        "Voice",
-        "WebSearchContextSize",
-        "WebSearchLocation",
-        "WebSearchOptions",
-        "WebSearchUserLocation",
-        "WebSearchUserLocationType",
-    }
-)
+# call never builds their classes, so ``import gpt_async`` skips them. The names are
+# those of ``__all__`` that the imports above do not define (``_LAZY``, at the end).
 
 
 def __getattr__(name: str) -> Any:
@@ -393,3 +335,5 @@ __all__ = [
     "WebSearchUserLocation",
     "WebSearchUserLocationType",
 ]
+
+_LAZY: frozenset[str] = frozenset(__all__).difference(globals())
