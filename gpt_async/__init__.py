@@ -44,7 +44,6 @@ from ._exceptions import (
     ToolLoopLimitError,
     UnprocessableEntityError,
 )
-from ._ratelimit_info import RateLimitInfo
 from ._response import APIResponse
 from ._retry import RetryConfig
 from ._streaming import AsyncStream
@@ -72,6 +71,7 @@ if TYPE_CHECKING:
         ParsedChoice,
     )
     from ._ratelimit import RateLimiter
+    from ._ratelimit_info import RateLimitInfo
     from ._schema import json_schema
     from ._sync import Gpt, ParseStream, Stream
     from ._tools import FunctionTool, ToolResult, ToolRunResult, ToolStep, function_tool
@@ -96,6 +96,7 @@ _LAZY = {
     "ParsedChatCompletionMessage": "_parse",
     "ParsedChoice": "_parse",
     "RateLimiter": "_ratelimit",
+    "RateLimitInfo": "_ratelimit_info",
     "Stream": "_sync",
     "ToolResult": "_tools",
     "ToolRunResult": "_tools",

@@ -62,8 +62,6 @@ from ._retry import RetryBudget, RetryConfig
 from ._streaming import AsyncStream
 from ._transport import USER_AGENT, AiohttpTransport, AsyncTransport, HTTPRequest, HTTPResponse
 from ._types import DEFAULT, AsyncClosing
-from .models._chunk import ChatCompletionChunk
-from .models._listing import ModelList, ModelObject
 from .models._request import CreateChatCompletionRequest
 from .models._response import ChatCompletion
 from .models.operations import CreateChatCompletionResponse, RawResponse
@@ -84,6 +82,8 @@ if TYPE_CHECKING:
     from ._ratelimit import RateLimiter
     from ._tools import FunctionTool, ToolRunResult, ToolStep
     from ._tracing import Telemetry
+    from .models._chunk import ChatCompletionChunk
+    from .models._listing import ModelList, ModelObject
 
 __all__ = ["DEFAULT", "AsyncChat", "AsyncCompletions", "AsyncGpt", "AsyncModels", "Hooks"]
 
@@ -597,6 +597,8 @@ def _encode(body: Any) -> bytes:
 
 
 async def _open_stream(response: APIResponse[Any]) -> AsyncStream[ChatCompletionChunk]:
+    from .models._chunk import ChatCompletionChunk  # noqa: PLC0415 - loads with the first stream
+
     return AsyncStream.from_response(response, ChatCompletionChunk)
 
 
@@ -1055,6 +1057,8 @@ class AsyncModels:
             APIConnectionError: The connection failed or timed out.
             APIResponseValidationError: A 2xx body that is not a model list.
         """
+        from .models._listing import ModelList  # noqa: PLC0415 - loads on first use
+
         call = _call_options(dict(options), "models.list()")
         return await self._client._fetch("models", ModelList, call)
 
@@ -1072,6 +1076,8 @@ class AsyncModels:
             RequestValidationError: ``model`` is not a non-empty string (nothing was sent).
             NotFoundError: The server does not serve that model.
         """
+        from .models._listing import ModelObject  # noqa: PLC0415 - loads on first use
+
         call = _call_options(dict(options), "models.retrieve()")
         _check_model_id(model)
         path = f"models/{quote(model, safe='')}"

@@ -38,9 +38,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._ratelimit_info import RateLimitInfo
-
 if TYPE_CHECKING:
+    from ._ratelimit_info import RateLimitInfo
     from .models.operations import RawResponse
 
 __all__ = [
@@ -158,6 +157,8 @@ class SDKError(APIError):
     @property
     def rate_limits(self) -> RateLimitInfo:
         """The response's ``x-ratelimit-*`` headers, typed; fields are ``None`` where absent."""
+        from ._ratelimit_info import RateLimitInfo  # noqa: PLC0415 - loads on first use
+
         return RateLimitInfo.from_headers(self.raw_response.headers if self.raw_response else {})
 
 

@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._exceptions import ClientStateError
-from ._ratelimit_info import RateLimitInfo
 
 if TYPE_CHECKING:
+    from ._ratelimit_info import RateLimitInfo
     from ._transport import HTTPResponse
 
 __all__ = ["APIResponse", "stream_response"]
@@ -83,6 +83,8 @@ class APIResponse(Generic[R]):
     def rate_limits(self) -> RateLimitInfo:
         """The ``x-ratelimit-*`` headers, typed; fields are ``None`` where absent."""
         if self._rate_limits is None:
+            from ._ratelimit_info import RateLimitInfo  # noqa: PLC0415 - loads on first use
+
             self._rate_limits = RateLimitInfo.from_headers(self.headers)
         return self._rate_limits
 

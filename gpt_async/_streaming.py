@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 import anyio
 
 from . import _codec
-from ._accumulate import fold_chunks
 from ._exceptions import (
     APIResponseValidationError,
     APITimeoutError,
@@ -46,7 +45,6 @@ from ._exceptions import (
 from ._response import stream_response
 from ._sse import DONE, ServerSentEvent, SSEDecoder
 from ._types import AsyncClosing
-from .models._chunk import ChatCompletionChunk
 from .models.operations import RawResponse
 
 if TYPE_CHECKING:
@@ -175,6 +173,8 @@ class AsyncStream(AsyncClosing, Generic[T]):
     @classmethod
     def deferred(cls, opener: Awaitable[tuple[HTTPResponse, Any]]) -> AsyncStream[Any]:
         """A stream whose request is sent when it is entered or first iterated."""
+        from .models._chunk import ChatCompletionChunk  # noqa: PLC0415 - loads with the first stream
+
         return cls(ChatCompletionChunk, opener=opener)  # type: ignore[arg-type]
 
     def set_deadline(self, deadline: float | None) -> None:
@@ -366,6 +366,8 @@ class AsyncStream(AsyncClosing, Generic[T]):
                 f"the stream was closed after {len(self.chunks)} chunk(s), before its end "
                 "(a loop over it was left early, or it was closed): there is no final completion"
             )
+        from ._accumulate import fold_chunks  # noqa: PLC0415 - only a final completion folds
+
         return fold_chunks(self.chunks)  # type: ignore[arg-type]
 
 

@@ -602,6 +602,7 @@ def test_the_prebuilt_structure_functions_are_what_the_generator_writes() -> Non
     from gpt_async._codec import _generate
 
     assert _generate.TARGET.read_text(encoding="utf-8") == _generate.render()
+    assert _generate.CHUNK_TARGET.read_text(encoding="utf-8") == _generate.render_chunk()
     assert _generate.HINTS_TARGET.read_text(encoding="utf-8") == _generate.render_hints()
 
 
@@ -627,9 +628,17 @@ def _plain_unset(hint: Any) -> Any:
 
 def test_the_response_models_come_prebuilt() -> None:
     """A completion and a chunk, and the models inside them, need no code generated at run time."""
+    from gpt_async._codec import _prebuilt_chunk
     from gpt_async._codec._prebuilt import PREBUILT
 
-    assert {c.ChatCompletion, c.ChatCompletionChunk, c.ChatCompletionMessage} <= set(PREBUILT)
-    fast = _fast.fast_structurer(c.ChatCompletion, fallback=_inbound.converter().structure)
+    assert {c.ChatCompletion, c.ChatCompletionMessage, c.CompletionUsage} <= set(PREBUILT)
+    fallback = _inbound.converter().structure
+    fast = _fast.fast_structurer(c.ChatCompletion, fallback=fallback)
     assert fast is PREBUILT[c.ChatCompletion]
     assert fast.__code__.co_filename.endswith("_prebuilt.py")
+    # The chunk's own functions live apart (they load with the first stream) and call
+    # the completion's for the models both share.
+    chunk = _fast.fast_structurer(c.ChatCompletionChunk, fallback=fallback)
+    assert chunk is _prebuilt_chunk.PREBUILT[c.ChatCompletionChunk]
+    assert chunk.__code__.co_filename.endswith("_prebuilt_chunk.py")
+    assert _prebuilt_chunk.structure_CompletionUsage is PREBUILT[c.CompletionUsage]

@@ -46,7 +46,9 @@ import json, sys, typing
 import gpt_async
 from gpt_async import RequestValidationError, _codec
 from gpt_async.models import components
-out = {"after_import": "gpt_async.models._tools" in sys.modules}
+lazy = ("gpt_async.models._tools", "gpt_async.models._chunk", "gpt_async.models._listing",
+        "gpt_async._codec._prebuilt_chunk", "gpt_async._ratelimit_info", "gpt_async._accumulate")
+out = {"loaded_at_import": [m for m in lazy if m in sys.modules]}
 out["in_dir"] = "ChatCompletionTool" in dir(components)
 out["after_dir"] = "gpt_async.models._tools" in sys.modules
 body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
@@ -68,13 +70,14 @@ print(json.dumps(out))
 
 
 def test_request_options_load_on_first_use() -> None:
-    """``import gpt_async`` skips the tool and response-format models: a plain request
-    never loads them; the first tool does, and every way of naming them still works."""
+    """``import gpt_async`` skips the tool and response-format models, the chunk, the model
+    listing and the rate-limit headers: a plain request never loads the tool models; the
+    first tool does, and every way of naming them still works."""
     out = subprocess.run(
         [sys.executable, "-c", _LAZY_TOOLS_SCRIPT], capture_output=True, text=True, check=True
     ).stdout
     seen = json.loads(out)
-    assert seen["after_import"] is False
+    assert seen["loaded_at_import"] == []
     assert seen["in_dir"] is True
     assert seen["after_dir"] is False  # listing names loads nothing
     assert seen["after_plain_request"] is False

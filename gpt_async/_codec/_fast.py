@@ -16,6 +16,7 @@ until a server sends them, and a model that contains itself needs no special cas
 from __future__ import annotations
 
 import enum
+import importlib
 import typing
 from collections.abc import Callable
 from typing import Any, Literal
@@ -36,6 +37,17 @@ _Structure = Callable[[Any], Any]
 
 _FAST: dict[Any, _Structure] = {}
 
+LAZY_PREBUILT = {"gpt_async.models._chunk": "gpt_async._codec._prebuilt_chunk"}
+"""Model modules whose prebuilt functions live apart, loaded with their first use."""
+
+
+def _prebuilt(cl: type[Any]) -> _Structure | None:
+    found = PREBUILT.get(cl)
+    if found is None and cl.__module__ in LAZY_PREBUILT:  # a stream's chunk, the first time
+        PREBUILT.update(importlib.import_module(LAZY_PREBUILT[cl.__module__]).PREBUILT)
+        found = PREBUILT.get(cl)
+    return found
+
 
 def fast_structurer(cl: type[Any], *, fallback: Callable[[Any, Any], Any]) -> _Structure:
     """``cl``'s generated structure function (made once), or one that always mismatches.
@@ -50,7 +62,7 @@ def fast_structurer(cl: type[Any], *, fallback: Callable[[Any, Any], Any]) -> _S
     """
     found = _FAST.get(cl)
     if found is None:
-        found = _FAST[cl] = PREBUILT.get(cl) or _generate(cl, fallback)
+        found = _FAST[cl] = _prebuilt(cl) or _generate(cl, fallback)
     return found
 
 
@@ -103,7 +115,7 @@ def _generate(cl: type[Any], fallback: Callable[[Any, Any], Any]) -> _Structure:
     for name, model in ns.models.items():
         if model is not cl:
             names[name] = (
-                _FAST.get(model) or PREBUILT.get(model) or _stub(names, name, model, fallback)
+                _FAST.get(model) or _prebuilt(model) or _stub(names, name, model, fallback)
             )
     fn_name = f"structure_{cl.__name__}"
     return compile_function(fn_name, lines, names, about=f"structure {cl.__qualname__}")

@@ -31,15 +31,25 @@ from gpt_async.models._response import ChatCompletion
 
 from ._fast import Namespace, structure_source
 
-__all__ = ["HINTS_TARGET", "ROOTS", "TARGET", "render", "render_hints"]
+__all__ = [
+    "CHUNK_TARGET",
+    "HINTS_TARGET",
+    "ROOTS",
+    "TARGET",
+    "render",
+    "render_chunk",
+    "render_hints",
+]
 
 ROOTS: tuple[type[Any], ...] = (ChatCompletion, ChatCompletionChunk)
 """The classes the client structures; every model they contain is prebuilt too."""
 TARGET = Path(__file__).with_name("_prebuilt.py")
+CHUNK_TARGET = Path(__file__).with_name("_prebuilt_chunk.py")
+"""The chunk's functions: they load with the first stream (``_fast.LAZY_PREBUILT``)."""
 HINTS_TARGET = Path(__file__).with_name("_prebuilt_hints.py")
 MODEL_MODULES = (_messages, _tools, _request, _response, _chunk)
 """The modules whose models' annotations are prebuilt."""
-LAZY_MODULES = frozenset({_tools.__name__})
+LAZY_MODULES = frozenset({_tools.__name__, _chunk.__name__})
 """The model modules ``import gpt_async`` does not load: the hints name them lazily."""
 
 _HEADER = '''"""The response models' structure functions, generated ahead of time: do not edit.
@@ -58,12 +68,16 @@ what the generator writes.
 class _Module:
     """The pieces of the generated module: imports, constants, functions."""
 
-    def __init__(self) -> None:
-        self.models: dict[str, type[Any]] = {}
+    def __init__(self, base: _Module | None = None) -> None:
+        # A module built on ``base`` calls base's functions for the models base has.
+        self.base = base
+        self.models: dict[str, type[Any]] = {} if base is None else dict(base.models)
         self.imports: dict[tuple[str, str], str] = {}
         self.constants: list[str] = []
         self.functions: list[str] = []
         self.table: list[tuple[str, str]] = []
+        self.generated: dict[type[Any], str] = {}
+        self.reused: list[str] = []
 
     def name_of(self, obj: Any) -> str:
         """The local name of an importable object (a class, or a builtin)."""
@@ -93,10 +107,13 @@ class _Module:
         raise TypeError(f"no source for the constant {value!r}: extend _generate.source_of")
 
     def add(self, cl: type[Any]) -> list[type[Any]]:
-        """Generate ``cl``'s function; returns the models it calls."""
+        """Generate ``cl``'s function (or take base's); returns the models it calls."""
+        if self.base is not None and cl in self.base.generated:
+            self.reused.append(self.base.generated[cl])
+            return []
         ns = Namespace(f"_k_{cl.__name__}_", self.models)
         lines = structure_source(cl, ns)
-        own = ns.structurer(cl)
+        own = self.generated[cl] = ns.structurer(cl)
         self.table.append((self.name_of(cl), own))
         if lines is None:
             self.functions.append(f"{own} = detailed_only")
@@ -120,6 +137,9 @@ class _Module:
         for (module, qualname), alias in imports:
             suffix = "" if alias == qualname else f" as {alias}"
             lines.append(f"from {module} import {qualname}{suffix}")
+        called = "\n".join(self.functions)
+        reused = sorted(fn for fn in self.reused if f"{fn}(" in called)
+        lines += [f"from gpt_async._codec._prebuilt import {fn}" for fn in reused]
         lines += ["", "_new = object.__new__", *self.constants, ""]
         for function in self.functions:
             lines += ["", function, ""]
@@ -129,16 +149,25 @@ class _Module:
         return "\n".join(lines) + "\n"
 
 
-def render() -> str:
-    """The text of ``_prebuilt.py`` for the current models."""
-    module = _Module()
-    todo, done = list(ROOTS), set()
+def _build(roots: tuple[type[Any], ...], base: _Module | None = None) -> _Module:
+    module = _Module(base)
+    todo, done = list(roots), set()
     while todo:
         cl = todo.pop(0)
         if cl not in done:
             done.add(cl)
             todo += module.add(cl)
-    return module.render()
+    return module
+
+
+def render() -> str:
+    """The text of ``_prebuilt.py``: the completion and the models inside it."""
+    return _build(ROOTS[:1]).render()
+
+
+def render_chunk() -> str:
+    """The text of ``_prebuilt_chunk.py``: the chunk's models the completion lacks."""
+    return _build(ROOTS[1:], base=_build(ROOTS[:1])).render()
 
 
 _HINTS_HEADER = '''"""Every wire model field's annotation as compiled code: generated, do not edit.
@@ -232,5 +261,6 @@ def _models_of(module: Any) -> list[type[Any]]:
 
 if __name__ == "__main__":
     TARGET.write_text(render(), encoding="utf-8")
+    CHUNK_TARGET.write_text(render_chunk(), encoding="utf-8")
     HINTS_TARGET.write_text(render_hints(), encoding="utf-8")
-    sys.stdout.write(f"wrote {TARGET} and {HINTS_TARGET}\n")
+    sys.stdout.write(f"wrote {TARGET}, {CHUNK_TARGET} and {HINTS_TARGET}\n")

@@ -13,14 +13,6 @@ from gpt_async._codec._primitives import MISSING as _M
 from gpt_async._codec._primitives import detailed_only
 from gpt_async._codec._primitives import mismatch as _mm
 from gpt_async.models._base import ServiceTier
-from gpt_async.models._chunk import ChatCompletionChunk
-from gpt_async.models._chunk import ChoiceDelta
-from gpt_async.models._chunk import ChoiceDeltaFunctionCall
-from gpt_async.models._chunk import ChoiceDeltaRole
-from gpt_async.models._chunk import ChoiceDeltaToolCall
-from gpt_async.models._chunk import ChoiceDeltaToolCallFunction
-from gpt_async.models._chunk import ChoiceDeltaToolCallType
-from gpt_async.models._chunk import ChunkChoice
 from gpt_async.models._messages import ChatCompletionMessageCustomToolCall
 from gpt_async.models._messages import ChatCompletionMessageCustomToolCallType
 from gpt_async.models._messages import ChatCompletionMessageToolCall
@@ -64,18 +56,6 @@ _k_ChatCompletion_9 = None
 _k_ChatCompletion_10 = None
 _k_ChatCompletion_11 = frozenset(('choices', 'created', 'id', 'metadata', 'model', 'moderation', 'object', 'service_tier', 'system_fingerprint', 'usage'))
 _k_ChatCompletion_6 = ServiceTier._value2member_map_.get
-_k_ChatCompletionChunk_0 = ChatCompletionChunk
-_k_ChatCompletionChunk_1 = ''
-_k_ChatCompletionChunk_2 = 0
-_k_ChatCompletionChunk_3 = ''
-_k_ChatCompletionChunk_4 = None
-_k_ChatCompletionChunk_5 = None
-_k_ChatCompletionChunk_7 = None
-_k_ChatCompletionChunk_8 = 'chat.completion.chunk'
-_k_ChatCompletionChunk_9 = None
-_k_ChatCompletionChunk_10 = None
-_k_ChatCompletionChunk_11 = frozenset(('choices', 'created', 'id', 'model', 'moderation', 'obfuscation', 'object', 'service_tier', 'system_fingerprint', 'usage'))
-_k_ChatCompletionChunk_6 = ServiceTier._value2member_map_.get
 _k_Choice_0 = Choice
 _k_Choice_1 = None
 _k_Choice_3 = 0
@@ -94,13 +74,6 @@ _k_ChatCompletionModeration_0 = ChatCompletionModeration
 _k_ChatCompletionModeration_1 = None
 _k_ChatCompletionModeration_2 = None
 _k_ChatCompletionModeration_3 = frozenset(('input', 'output'))
-_k_ChunkChoice_0 = ChunkChoice
-_k_ChunkChoice_1 = ChoiceDelta
-_k_ChunkChoice_2 = None
-_k_ChunkChoice_3 = None
-_k_ChunkChoice_5 = 0
-_k_ChunkChoice_6 = frozenset(('delta', 'finish_reason', 'index', 'logprobs'))
-_k_ChunkChoice_4 = FinishReason._value2member_map_.get
 _k_ChatCompletionMessage_0 = ChatCompletionMessage
 _k_ChatCompletionMessage_1 = None
 _k_ChatCompletionMessage_2 = None
@@ -140,14 +113,6 @@ _k_ChatCompletionModerationError_2 = ''
 _k_ChatCompletionModerationError_3 = ChatCompletionModerationErrorType.ERROR
 _k_ChatCompletionModerationError_5 = frozenset(('code', 'message', 'type'))
 _k_ChatCompletionModerationError_4 = ChatCompletionModerationErrorType._value2member_map_.get
-_k_ChoiceDelta_0 = ChoiceDelta
-_k_ChoiceDelta_1 = None
-_k_ChoiceDelta_2 = None
-_k_ChoiceDelta_3 = None
-_k_ChoiceDelta_4 = None
-_k_ChoiceDelta_6 = None
-_k_ChoiceDelta_7 = frozenset(('content', 'function_call', 'refusal', 'role', 'tool_calls'))
-_k_ChoiceDelta_5 = ChoiceDeltaRole._value2member_map_.get
 _k_ChatCompletionMessageToolCall_0 = ChatCompletionMessageToolCall
 _k_ChatCompletionMessageToolCall_1 = ''
 _k_ChatCompletionMessageToolCall_2 = ToolCallFunction
@@ -191,17 +156,6 @@ _k_ModerationResultBody_7 = ModerationResultBodyType.MODERATION_RESULT
 _k_ModerationResultBody_9 = frozenset(('categories', 'category_applied_input_types', 'category_scores', 'flagged', 'model', 'type'))
 _k_ModerationResultBody_6 = ModerationInputType._value2member_map_.get
 _k_ModerationResultBody_8 = ModerationResultBodyType._value2member_map_.get
-_k_ChoiceDeltaFunctionCall_0 = ChoiceDeltaFunctionCall
-_k_ChoiceDeltaFunctionCall_1 = None
-_k_ChoiceDeltaFunctionCall_2 = None
-_k_ChoiceDeltaFunctionCall_3 = frozenset(('arguments', 'name'))
-_k_ChoiceDeltaToolCall_0 = ChoiceDeltaToolCall
-_k_ChoiceDeltaToolCall_1 = 0
-_k_ChoiceDeltaToolCall_2 = None
-_k_ChoiceDeltaToolCall_3 = None
-_k_ChoiceDeltaToolCall_4 = None
-_k_ChoiceDeltaToolCall_6 = frozenset(('function', 'id', 'index', 'type'))
-_k_ChoiceDeltaToolCall_5 = ChoiceDeltaToolCallType._value2member_map_.get
 _k_ToolCallFunction_0 = ToolCallFunction
 _k_ToolCallFunction_1 = ''
 _k_ToolCallFunction_2 = ''
@@ -221,10 +175,6 @@ _k_TopLogprob_1 = ''
 _k_TopLogprob_2 = 0.0
 _k_TopLogprob_3 = None
 _k_TopLogprob_4 = frozenset(('bytes', 'logprob', 'token'))
-_k_ChoiceDeltaToolCallFunction_0 = ChoiceDeltaToolCallFunction
-_k_ChoiceDeltaToolCallFunction_1 = None
-_k_ChoiceDeltaToolCallFunction_2 = None
-_k_ChoiceDeltaToolCallFunction_3 = frozenset(('arguments', 'name'))
 
 
 def structure_ChatCompletion(d):
@@ -251,34 +201,6 @@ def structure_ChatCompletion(d):
     v = d.get('moderation')
     o.moderation = (None if v is None else structure_ChatCompletionModeration(v))
     o.extra = {} if _k_ChatCompletion_11.issuperset(d) else {k: x for k, x in d.items() if k not in _k_ChatCompletion_11}
-    o._wire = d
-    return o
-
-
-def structure_ChatCompletionChunk(d):
-    if type(d) is not dict: _mm()
-    o = _new(_k_ChatCompletionChunk_0)
-    v = d.get('id', _M)
-    o.id = _k_ChatCompletionChunk_1 if v is _M else (v if type(v) is str else _mm())
-    v = d.get('choices', _M)
-    o.choices = _mm() if v is _M else ([structure_ChunkChoice(x0) for x0 in v] if type(v) is list else _mm())
-    v = d.get('created', _M)
-    o.created = _k_ChatCompletionChunk_2 if v is _M else (v if type(v) is int else _mm())
-    v = d.get('model', _M)
-    o.model = _k_ChatCompletionChunk_3 if v is _M else (v if type(v) is str else _mm())
-    v = d.get('obfuscation')
-    o.obfuscation = (None if v is None else (v if type(v) is str else _mm()))
-    v = d.get('service_tier')
-    o.service_tier = (None if v is None else (_k_ChatCompletionChunk_6(v, v) if type(v) is str else _mm()))
-    v = d.get('system_fingerprint')
-    o.system_fingerprint = (None if v is None else (v if type(v) is str else _mm()))
-    v = d.get('object', _M)
-    o.object = _k_ChatCompletionChunk_8 if v is _M else (v if type(v) is str else _mm())
-    v = d.get('usage')
-    o.usage = (None if v is None else structure_CompletionUsage(v))
-    v = d.get('moderation')
-    o.moderation = (None if v is None else structure_ChatCompletionModeration(v))
-    o.extra = {} if _k_ChatCompletionChunk_11.issuperset(d) else {k: x for k, x in d.items() if k not in _k_ChatCompletionChunk_11}
     o._wire = d
     return o
 
@@ -325,22 +247,6 @@ def structure_ChatCompletionModeration(d):
     v = d.get('output')
     o.output = (None if v is None else ((structure_ChatCompletionModerationResults(v) if t0 == 'moderation_results' else structure_ChatCompletionModerationError(v) if t0 == 'error' else v if t0 is None or type(t0) is str else _mm()) if type(v) is dict and (t0 := v.get('type'), 1) else _mm()))
     o.extra = {} if _k_ChatCompletionModeration_3.issuperset(d) else {k: x for k, x in d.items() if k not in _k_ChatCompletionModeration_3}
-    o._wire = d
-    return o
-
-
-def structure_ChunkChoice(d):
-    if type(d) is not dict: _mm()
-    o = _new(_k_ChunkChoice_0)
-    v = d.get('delta', _M)
-    o.delta = _k_ChunkChoice_1() if v is _M else structure_ChoiceDelta(v)
-    v = d.get('logprobs')
-    o.logprobs = (None if v is None else structure_ChoiceLogprobs(v))
-    v = d.get('finish_reason')
-    o.finish_reason = (None if v is None else (_k_ChunkChoice_4(v, v) if type(v) is str else _mm()))
-    v = d.get('index', _M)
-    o.index = _k_ChunkChoice_5 if v is _M else (v if type(v) is int else _mm())
-    o.extra = {} if _k_ChunkChoice_6.issuperset(d) else {k: x for k, x in d.items() if k not in _k_ChunkChoice_6}
     o._wire = d
     return o
 
@@ -439,24 +345,6 @@ def structure_ChatCompletionModerationError(d):
     v = d.get('type', _M)
     o.type = _k_ChatCompletionModerationError_3 if v is _M else (_k_ChatCompletionModerationError_4(v, v) if type(v) is str else _mm())
     o.extra = {} if _k_ChatCompletionModerationError_5.issuperset(d) else {k: x for k, x in d.items() if k not in _k_ChatCompletionModerationError_5}
-    o._wire = d
-    return o
-
-
-def structure_ChoiceDelta(d):
-    if type(d) is not dict: _mm()
-    o = _new(_k_ChoiceDelta_0)
-    v = d.get('content')
-    o.content = (None if v is None else (v if type(v) is str else _mm()))
-    v = d.get('function_call')
-    o.function_call = (None if v is None else structure_ChoiceDeltaFunctionCall(v))
-    v = d.get('tool_calls')
-    o.tool_calls = (None if v is None else ([structure_ChoiceDeltaToolCall(x0) for x0 in v] if type(v) is list else _mm()))
-    v = d.get('role')
-    o.role = (None if v is None else (_k_ChoiceDelta_5(v, v) if type(v) is str else _mm()))
-    v = d.get('refusal')
-    o.refusal = (None if v is None else (v if type(v) is str else _mm()))
-    o.extra = {} if _k_ChoiceDelta_7.issuperset(d) else {k: x for k, x in d.items() if k not in _k_ChoiceDelta_7}
     o._wire = d
     return o
 
@@ -565,34 +453,6 @@ def structure_ModerationResultBody(d):
     return o
 
 
-def structure_ChoiceDeltaFunctionCall(d):
-    if type(d) is not dict: _mm()
-    o = _new(_k_ChoiceDeltaFunctionCall_0)
-    v = d.get('arguments')
-    o.arguments = (None if v is None else (v if type(v) is str else _mm()))
-    v = d.get('name')
-    o.name = (None if v is None else (v if type(v) is str else _mm()))
-    o.extra = {} if _k_ChoiceDeltaFunctionCall_3.issuperset(d) else {k: x for k, x in d.items() if k not in _k_ChoiceDeltaFunctionCall_3}
-    o._wire = d
-    return o
-
-
-def structure_ChoiceDeltaToolCall(d):
-    if type(d) is not dict: _mm()
-    o = _new(_k_ChoiceDeltaToolCall_0)
-    v = d.get('index', _M)
-    o.index = _k_ChoiceDeltaToolCall_1 if v is _M else (v if type(v) is int else _mm())
-    v = d.get('id')
-    o.id = (None if v is None else (v if type(v) is str else _mm()))
-    v = d.get('function')
-    o.function = (None if v is None else structure_ChoiceDeltaToolCallFunction(v))
-    v = d.get('type')
-    o.type = (None if v is None else (_k_ChoiceDeltaToolCall_5(v, v) if type(v) is str else _mm()))
-    o.extra = {} if _k_ChoiceDeltaToolCall_6.issuperset(d) else {k: x for k, x in d.items() if k not in _k_ChoiceDeltaToolCall_6}
-    o._wire = d
-    return o
-
-
 def structure_ToolCallFunction(d):
     if type(d) is not dict: _mm()
     o = _new(_k_ToolCallFunction_0)
@@ -647,32 +507,17 @@ def structure_TopLogprob(d):
     return o
 
 
-def structure_ChoiceDeltaToolCallFunction(d):
-    if type(d) is not dict: _mm()
-    o = _new(_k_ChoiceDeltaToolCallFunction_0)
-    v = d.get('name')
-    o.name = (None if v is None else (v if type(v) is str else _mm()))
-    v = d.get('arguments')
-    o.arguments = (None if v is None else (v if type(v) is str else _mm()))
-    o.extra = {} if _k_ChoiceDeltaToolCallFunction_3.issuperset(d) else {k: x for k, x in d.items() if k not in _k_ChoiceDeltaToolCallFunction_3}
-    o._wire = d
-    return o
-
-
 PREBUILT = {
     ChatCompletion: structure_ChatCompletion,
-    ChatCompletionChunk: structure_ChatCompletionChunk,
     Choice: structure_Choice,
     CompletionUsage: structure_CompletionUsage,
     ChatCompletionModeration: structure_ChatCompletionModeration,
-    ChunkChoice: structure_ChunkChoice,
     ChatCompletionMessage: structure_ChatCompletionMessage,
     ChoiceLogprobs: structure_ChoiceLogprobs,
     CompletionTokensDetails: structure_CompletionTokensDetails,
     PromptTokensDetails: structure_PromptTokensDetails,
     ChatCompletionModerationResults: structure_ChatCompletionModerationResults,
     ChatCompletionModerationError: structure_ChatCompletionModerationError,
-    ChoiceDelta: structure_ChoiceDelta,
     ChatCompletionMessageToolCall: structure_ChatCompletionMessageToolCall,
     ChatCompletionMessageCustomToolCall: structure_ChatCompletionMessageCustomToolCall,
     Annotation: structure_Annotation,
@@ -680,11 +525,8 @@ PREBUILT = {
     ChatCompletionAudio: structure_ChatCompletionAudio,
     ChatCompletionTokenLogprob: structure_ChatCompletionTokenLogprob,
     ModerationResultBody: structure_ModerationResultBody,
-    ChoiceDeltaFunctionCall: structure_ChoiceDeltaFunctionCall,
-    ChoiceDeltaToolCall: structure_ChoiceDeltaToolCall,
     ToolCallFunction: structure_ToolCallFunction,
     ToolCallCustom: structure_ToolCallCustom,
     URLCitation: structure_URLCitation,
     TopLogprob: structure_TopLogprob,
-    ChoiceDeltaToolCallFunction: structure_ChoiceDeltaToolCallFunction,
 }

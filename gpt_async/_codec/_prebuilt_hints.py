@@ -13,7 +13,7 @@ from gpt_async.models import _messages as _messages
 _tools = LazyModule('gpt_async.models._tools')
 from gpt_async.models import _request as _request
 from gpt_async.models import _response as _response
-from gpt_async.models import _chunk as _chunk
+_chunk = LazyModule('gpt_async.models._chunk')
 
 HINTS = {
     'gpt_async.models._messages': {

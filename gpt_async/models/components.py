@@ -8,20 +8,6 @@ from typing import TYPE_CHECKING, Any
 from gpt_async.models._base import (
     ServiceTier,
 )
-from gpt_async.models._chunk import (
-    ChatCompletionChunk,
-    ChatCompletionMessageToolCallChunk,
-    ChatCompletionStreamResponseDelta,
-    ChoiceDelta,
-    ChoiceDeltaFunctionCall,
-    ChoiceDeltaRole,
-    ChoiceDeltaToolCall,
-    ChoiceDeltaToolCallFunction,
-    ChoiceDeltaToolCallType,
-    ChunkChoice,
-    CreateChatCompletionStreamResponse,
-)
-from gpt_async.models._listing import ListModelsResponse, ModelList, ModelObject
 from gpt_async.models._messages import (
     ChatCompletionMessageCustomToolCall,
     ChatCompletionMessageCustomToolCallType,
@@ -109,6 +95,20 @@ from gpt_async.models._response import (
 )
 
 if TYPE_CHECKING:
+    from gpt_async.models._chunk import (
+        ChatCompletionChunk,
+        ChatCompletionMessageToolCallChunk,
+        ChatCompletionStreamResponseDelta,
+        ChoiceDelta,
+        ChoiceDeltaFunctionCall,
+        ChoiceDeltaRole,
+        ChoiceDeltaToolCall,
+        ChoiceDeltaToolCallFunction,
+        ChoiceDeltaToolCallType,
+        ChunkChoice,
+        CreateChatCompletionStreamResponse,
+    )
+    from gpt_async.models._listing import ListModelsResponse, ModelList, ModelObject
     from gpt_async.models._tools import (
         AudioFormat,
         ChatCompletionAllowedTools,
@@ -167,15 +167,34 @@ if TYPE_CHECKING:
         WebSearchUserLocationType,
     )
 
-# The request options (tools, response formats, ...) load on first use: a plain chat
-# call never builds their classes, so ``import gpt_async`` skips them. The names are
-# those of ``__all__`` that the imports above do not define (``_LAZY``, at the end).
+# The request options (tools, response formats, ...), the chunk and the listing load on
+# first use: a plain chat call never builds their classes, so ``import gpt_async``
+# skips them. The names are those of ``__all__`` that the imports above do not
+# define (``_LAZY``, at the end); ``_FROM`` names the module of those not in ``_tools``.
+_CHUNK = (
+    "ChatCompletionChunk",
+    "ChatCompletionMessageToolCallChunk",
+    "ChatCompletionStreamResponseDelta",
+    "ChoiceDelta",
+    "ChoiceDeltaFunctionCall",
+    "ChoiceDeltaRole",
+    "ChoiceDeltaToolCall",
+    "ChoiceDeltaToolCallFunction",
+    "ChoiceDeltaToolCallType",
+    "ChunkChoice",
+    "CreateChatCompletionStreamResponse",
+)
+_FROM = {
+    **dict.fromkeys(_CHUNK, "_chunk"),
+    **dict.fromkeys(("ListModelsResponse", "ModelList", "ModelObject"), "_listing"),
+}
 
 
 def __getattr__(name: str) -> Any:
     if name not in _LAZY:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module("gpt_async.models._tools"), name)
+    module = _FROM.get(name, "_tools")
+    value = getattr(importlib.import_module(f"gpt_async.models.{module}"), name)
     globals()[name] = value
     return value
 
