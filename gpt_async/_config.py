@@ -26,6 +26,7 @@ __all__ = [
     "check_option",
     "check_query",
     "is_secret_header",
+    "proxy_variables",
     "redact_headers",
     "resolve_api_key",
     "resolve_base_url",
@@ -161,6 +162,14 @@ def resolve_api_key(explicit: str | None) -> str | None:
         The key, or ``None`` when there is none (no ``Authorization`` header is sent).
     """
     return explicit if explicit is not None else _env("OPENAI_API_KEY")
+
+
+def proxy_variables(environ: Mapping[str, str]) -> list[str]:
+    """The names of the ``*_proxy`` variables (any case) in ``environ``, values unread.
+
+    One pass over the names alone: ``os.environ`` decodes each value it is asked for.
+    """
+    return [name for name in environ if name[-6:].lower() == "_proxy"]
 
 
 def resolve_base_url(explicit: str | None) -> str:

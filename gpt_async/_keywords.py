@@ -35,7 +35,7 @@ class Keywords:
         hint: Added to the error when no keyword is close to the unknown one.
     """
 
-    __slots__ = ("_defaults", "_hint", "_names", "_params", "allowed")
+    __slots__ = ("_defaults", "_hint", "_names", "_params", "_spelled", "allowed")
 
     def __init__(
         self, params: type, defaults: Mapping[str, Any] | None = None, hint: str = ""
@@ -45,12 +45,15 @@ class Keywords:
         self._hint = hint
         self.allowed: frozenset[str] = frozenset(params.__annotations__)
         self._names: tuple[str, ...] = tuple(self.allowed)
+        self._spelled: list[inspect.Parameter] | None = None  # built once, for every sign
 
     def sign(self, func: F) -> F:
         """Give ``func`` the signature with ``**params`` spelled out; return ``func``."""
         signature = inspect.signature(func)
         own = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
-        spelled = [p for p in self._parameters() if p.name not in signature.parameters]
+        if self._spelled is None:
+            self._spelled = self._parameters()
+        spelled = [p for p in self._spelled if p.name not in signature.parameters]
         func.__signature__ = signature.replace(parameters=[*own, *spelled])  # type: ignore[attr-defined]
         # Suggestions come from every keyword of every function signed with this set.
         self._names = (*self._names, *(p.name for p in own if p.kind is _KW))

@@ -31,7 +31,7 @@ from urllib.parse import unquote, urlsplit
 
 import attrs
 
-from ._config import REDACTED
+from ._config import REDACTED, proxy_variables
 
 __all__ = ["ProxyRoutes", "ProxyURL", "display_proxy", "proxy_routes"]
 
@@ -193,8 +193,7 @@ def environment_proxies(environ: Mapping[str, str]) -> dict[str, tuple[str, str]
     """``{"http": (value, variable), ...}`` from ``*_proxy`` variables; lower case wins."""
     found: dict[str, tuple[str, str]] = {}
     cgi = "REQUEST_METHOD" in environ
-    # One pass over the names alone (os.environ decodes each value it is asked for).
-    names = [name for name in environ if name[-6:].lower() == "_proxy"]
+    names = proxy_variables(environ)
     for lower in (False, True):  # the lower-case pass overrides the upper-case one
         for name in names:
             if name.lower() != name if lower else name.upper() != name:

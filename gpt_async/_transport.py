@@ -20,18 +20,20 @@ import ssl
 from base64 import b64encode
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
 import attrs
 from multidict import CIMultiDictProxy
 from yarl import URL
 
-from ._config import Limits, Timeout, redact_headers
+from ._config import Limits, Timeout, proxy_variables, redact_headers
 from ._exceptions import APIConnectionError, APIError, APITimeoutError, ClientStateError
-from ._proxies import ProxyRoutes, ProxyURL, proxy_routes
 from ._types import ResponseFacts
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._proxies import ProxyRoutes, ProxyURL
 
 __all__ = [
     "AiohttpTransport",
@@ -176,6 +178,22 @@ class _ProxyArgs:
         return cls(URL(proxy.url), {"Proxy-Authorization": f"Basic {b64encode(pair).decode()}"})
 
 
+def _proxy_routes(proxy: str | None, *, trust_env: bool) -> ProxyRoutes | None:
+    """The routes of ``_proxies``, which loads only when some proxy is configured.
+
+    ``NO_PROXY`` alone configures none: with no proxy to bypass, every request goes direct.
+    """
+    if proxy is None and not (trust_env and _routes_some(proxy_variables(os.environ))):
+        return None
+    from ._proxies import proxy_routes  # noqa: PLC0415 - most clients go direct
+
+    return proxy_routes(proxy, trust_env=trust_env)
+
+
+def _routes_some(variables: list[str]) -> bool:
+    return any(name.lower() != "no_proxy" for name in variables)
+
+
 class AiohttpTransport:
     """The default transport: one pooled ``aiohttp.ClientSession``.
 
@@ -209,7 +227,7 @@ class AiohttpTransport:
         self._ssl: ssl.SSLContext | bool = True if ssl_context is None else ssl_context
         self._closed = False
         self._pid = os.getpid()
-        self.proxies: ProxyRoutes | None = proxy_routes(proxy, trust_env=trust_env)
+        self.proxies = _proxy_routes(proxy, trust_env=trust_env)
         self._aiohttp_proxies: dict[ProxyURL, _ProxyArgs] = {}
 
     def _session_for_this_loop(self) -> aiohttp.ClientSession:

@@ -12,6 +12,8 @@ import logging
 import os
 import socket
 import ssl
+import subprocess
+import sys
 import traceback
 from collections.abc import AsyncIterator
 from typing import Any
@@ -479,3 +481,24 @@ async def test_models_calls_go_through_the_proxy(
         ("GET", f"{server.url}/models"),
         ("GET", f"{server.url}/models/gpt-4o"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("variable", "loaded"), [(None, "False"), ("NO_PROXY", "False"), ("HTTPS_PROXY", "True")]
+)
+def test_the_proxy_support_loads_only_when_a_proxy_is_configured(
+    variable: str | None, loaded: str
+) -> None:
+    """A client with no proxy variable set (``NO_PROXY`` alone names none) never imports
+    ``_proxies``; one with a proxy variable does, and shows the proxy in its repr."""
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    if variable is not None:
+        env[variable] = "http://127.0.0.1:9"
+    code = (
+        "import sys, gpt_async; c = gpt_async.AsyncGpt(api_key='k'); "
+        "print('gpt_async._proxies' in sys.modules, 'proxy=' in repr(c))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == [loaded, loaded]

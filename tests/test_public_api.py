@@ -47,7 +47,8 @@ import gpt_async
 from gpt_async import RequestValidationError, _codec
 from gpt_async.models import components
 lazy = ("gpt_async.models._tools", "gpt_async.models._chunk", "gpt_async.models._listing",
-        "gpt_async._codec._prebuilt_chunk", "gpt_async._ratelimit_info", "gpt_async._accumulate")
+        "gpt_async._codec._prebuilt_chunk", "gpt_async._ratelimit_info", "gpt_async._accumulate",
+        "gpt_async._proxies")
 out = {"loaded_at_import": [m for m in lazy if m in sys.modules]}
 out["in_dir"] = "ChatCompletionTool" in dir(components)
 out["after_dir"] = "gpt_async.models._tools" in sys.modules
@@ -71,8 +72,8 @@ print(json.dumps(out))
 
 def test_request_options_load_on_first_use() -> None:
     """``import gpt_async`` skips the tool and response-format models, the chunk, the model
-    listing and the rate-limit headers: a plain request never loads the tool models; the
-    first tool does, and every way of naming them still works."""
+    listing, the rate-limit headers and the proxy support. A plain request never loads
+    the tool models; the first tool does, and every way of naming them still works."""
     out = subprocess.run(
         [sys.executable, "-c", _LAZY_TOOLS_SCRIPT], capture_output=True, text=True, check=True
     ).stdout
