@@ -18,11 +18,29 @@ from typing import Any, ForwardRef, TypeVar
 
 from ._types import UNSET
 
-__all__ = ["Keywords", "mirror"]
+__all__ = ["Keywords", "KeywordsDict", "mirror"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _KW = inspect.Parameter.KEYWORD_ONLY
 _REQUIRED = ("Required[", "NotRequired[")
+
+
+class KeywordsDict:
+    """The run-time base of the ``**params`` ``TypedDict`` s of ``_params.py``.
+
+    Type checkers see real ``TypedDict`` s (``_params.py`` imports this only outside
+    ``TYPE_CHECKING``). At run time all that is read of them is each key and its
+    annotation text (by :class:`Keywords`), and a real ``TypedDict`` compiles every
+    annotation string into a ``ForwardRef`` (~70 compiles, about 2 ms of
+    ``import gpt_async``). A subclass's ``__annotations__`` holds its bases' keys, then
+    its own, as a ``TypedDict``'s does.
+    """
+
+    def __init_subclass__(cls, *, total: bool = True) -> None:
+        merged: dict[str, Any] = {}
+        for klass in reversed(cls.__mro__):
+            merged.update(inspect.get_annotations(klass))
+        cls.__annotations__ = merged
 
 
 class Keywords:

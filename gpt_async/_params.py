@@ -19,7 +19,6 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import aiohttp
-from typing_extensions import Required, TypedDict
 
 from ._config import Limits, Timeout
 from ._keywords import Keywords
@@ -30,6 +29,8 @@ from .models._request import PromptCacheRetention, ReasoningEffort, ResponseModa
 from .models._response import ChatCompletionMessage
 
 if TYPE_CHECKING:  # annotations only: the signatures show them as written
+    from typing_extensions import Required, TypedDict
+
     from ._config import ApiKey, TokenProvider
     from ._hooks import Hooks
     from ._ratelimit import RateLimiter
@@ -48,6 +49,8 @@ if TYPE_CHECKING:  # annotations only: the signatures show them as written
         ResponseFormat,
         WebSearchOptions,
     )
+else:  # each key and its annotation text are all that is read of them at run time
+    from ._keywords import KeywordsDict as TypedDict
 
 __all__ = [
     "CALL",
