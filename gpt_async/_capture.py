@@ -16,7 +16,7 @@ import attrs
 __all__ = ["CURRENT", "CallRecord"]
 
 
-@attrs.define
+@attrs.define(repr=False, eq=False)  # internal bookkeeping: no generated repr or eq
 class CallRecord:
     """What the request loop saw during one call.
 

@@ -730,7 +730,7 @@ async def _parse_completion(response: HTTPResponse) -> ChatCompletion:
     return await _parse_json(response, ChatCompletion)
 
 
-@attrs.frozen
+@attrs.frozen(repr=False, eq=False)  # internal: no generated repr, eq or hash
 class _CallOptions:
     """Per-call options beside the request body."""
 

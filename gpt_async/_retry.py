@@ -259,7 +259,7 @@ def compute_delay(
     return base * (1 - config.jitter * rand()) * config.backoff_scale
 
 
-@attrs.define
+@attrs.define(repr=False, eq=False)  # internal: no generated repr or eq
 class RetryBudget:
     """The retry state of one call: how many retries are left and how long it has run.
 

@@ -162,7 +162,7 @@ def _client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
     )
 
 
-@attrs.frozen
+@attrs.frozen(repr=False, eq=False)  # internal: no generated repr, eq or hash
 class _ProxyArgs:
     """A proxy as aiohttp takes it: its URL, and the credentials as a header (never shown)."""
 
