@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import resource
+import signal
 import subprocess
 import sys
 import time
@@ -320,10 +321,17 @@ def _standing_notes(raw: Json) -> None:
         raw["notes"].append("smoke mode: counts are tiny, figures are not meaningful")
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks, write ``results.json`` and ``results.md``, print targets."""
     args = _parse(argv)
     started = time.monotonic()
+    # A ``timeout`` or a CI job's cancel stops the run like Ctrl-C: the figures of the
+    # runs completed are written (marked INTERRUPTED), not lost with the process.
+    signal.signal(signal.SIGTERM, _interrupt)
     raw = run(args)
     _standing_notes(raw)
     summary = report.summarize(raw)
