@@ -114,3 +114,36 @@ def test_import_is_light() -> None:
     for module in ("_ratelimit", "_tracing", "pydantic", "redis", "opentelemetry"):
         assert module not in out[0]
     assert out[1] == "1"
+
+
+def test_lazy_names_resolve_and_unknown_ones_fail() -> None:
+    """A LazyModule stands for its module (and says which); ``components`` refuses a name it
+    does not have with AttributeError, as any module does, so ``hasattr`` stays truthful."""
+    from gpt_async._types import LazyModule
+    from gpt_async.models import _tools, components
+
+    lazy = LazyModule("gpt_async.models._tools")
+    assert repr(lazy) == "<lazy module 'gpt_async.models._tools'>"
+    assert lazy.ChatCompletionTool is _tools.ChatCompletionTool
+    with pytest.raises(AttributeError, match="NoSuchModel"):
+        components.NoSuchModel  # noqa: B018
+    assert not hasattr(components, "NoSuchModel")
+
+
+@pytest.mark.anyio
+async def test_a_closable_without_its_close_says_so() -> None:
+    """``AsyncClosing``/``Closing`` call the subclass's close on exit; one that forgot to
+    write it fails loudly rather than leaving the resource open in silence."""
+    from gpt_async._types import AsyncClosing, Closing
+
+    class Forgot(AsyncClosing):
+        pass
+
+    class ForgotSync(Closing):
+        pass
+
+    with pytest.raises(NotImplementedError):
+        async with Forgot():
+            pass
+    with pytest.raises(NotImplementedError), ForgotSync():
+        pass
